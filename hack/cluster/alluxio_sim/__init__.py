@@ -1,0 +1,1 @@
+"""Alluxio CLI simulator for the embedded (container-less) cluster; see README.md."""

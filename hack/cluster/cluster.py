@@ -1,0 +1,659 @@
+#!/usr/bin/env python3
+"""The embedded cluster: a real Kubernetes control plane without containers.
+
+kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes),
+etcd (go.etcd.io/etcd/server/v3), KWOK (fake kubelets for nodes and pods) and
+Helm are built from the Go module proxy at the versions pinned in
+hack/versions.env, cached under .cache/bin/<pins-hash>/, and wired together by
+kwokctl's "binary" runtime. On top of that a supervisor (this file, `supervise`)
+runs the HTTP fixtures, and the real Fluid controllers once Fluid's CRDs are
+Established, restarting whatever crashes.
+
+    cluster.py build     build (or reuse) every binary, print progress
+    cluster.py up        build, start, wait for Ready (idempotent)
+    cluster.py down      stop everything; no process or port is left
+    cluster.py status    `key: value` lines other tools and tests read
+
+Everything listens on 127.0.0.1 and logs to the work folder (.work/ or
+$FLUID_CLUSTER_WORKDIR).
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CACHE = os.environ.get("FLUID_CLUSTER_CACHE", os.path.join(ROOT, ".cache"))
+WORK = os.environ.get("FLUID_CLUSTER_WORKDIR", os.path.join(ROOT, ".work"))
+NAME = "fluid"
+KWOK_HOME = os.path.join(WORK, "kwok")
+CLUSTER_DIR = os.path.join(KWOK_HOME, "clusters", NAME)
+KUBECONFIG = os.path.join(CLUSTER_DIR, "kubeconfig.yaml")
+LOGS = os.path.join(WORK, "logs")
+RUN = os.path.join(WORK, "run")
+FLUID_NAMESPACE = "fluid-system"
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def pins():
+    out = {}
+    with open(os.path.join(ROOT, "hack", "versions.env")) as fh:
+        for line in fh:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                out[key] = value
+    return out
+
+
+def go_version():
+    return subprocess.check_output(["go", "env", "GOVERSION"], text=True).strip()
+
+
+def digest(*paths, extra=""):
+    h = hashlib.sha256(extra.encode())
+    for p in paths:
+        with open(p, "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()[:12]
+
+
+class Layout:
+    """Where the cached binaries and charts of the current pins live."""
+
+    def __init__(self):
+        self.pins = pins()
+        gov = go_version()
+        tools = os.path.join(HERE, "tools")
+        fluid = os.path.join(HERE, "fluid")
+        self.tools_dir = os.path.join(CACHE, "bin", "tools-%s-%s" % (
+            self.pins["KUBERNETES_VERSION"], digest(
+                os.path.join(tools, "go.mod"), os.path.join(tools, "go.sum"),
+                os.path.join(tools, "etcd", "main.go"), extra=gov + json.dumps(self.pins, sort_keys=True))))
+        self.fluid_dir = os.path.join(CACHE, "bin", "fluid-%s-%s" % (
+            self.pins["FLUID_VERSION"], digest(
+                os.path.join(fluid, "go.mod"), os.path.join(fluid, "go.sum"),
+                extra=gov + self.pins["FLUID_VERSION"])))
+        self.charts = os.path.join(CACHE, "charts", "fluid-" + self.pins["FLUID_VERSION"])
+
+    def tool(self, name):
+        if name == "kubectl":
+            return self.kubectl()
+        return os.path.join(self.tools_dir, name)
+
+    def kubectl(self):
+        built = os.path.join(self.tools_dir, "kubectl")
+        if os.path.exists(built):
+            return built
+        return shutil.which("kubectl") or built
+
+    @property
+    def fluid_chart(self):
+        return os.path.join(self.charts, "fluid", "fluid")
+
+
+# --------------------------------------------------------------------------- build
+
+def build_steps(lay):
+    p = lay.pins
+    kube = p["KUBERNETES_VERSION"]
+    major, minor = kube.lstrip("v").split(".")[:2]
+    stamp = []
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        stamp += ["-X", "%s.gitVersion=%s" % (pkg, kube), "-X", "%s.gitMajor=%s" % (pkg, major),
+                  "-X", "%s.gitMinor=%s" % (pkg, minor), "-X", "%s.gitTreeState=clean" % pkg,
+                  "-X", "%s.buildDate=1970-01-01T00:00:00Z" % pkg]
+    kube_ld = " ".join(stamp)
+    kwok_ld = "-X sigs.k8s.io/kwok/pkg/consts.Version=%s -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=%s" % (
+        p["KWOK_VERSION"].lstrip("v"), kube.lstrip("v"))
+    helm_ld = "-X helm.sh/helm/v3/internal/version.version=%s" % p["HELM_VERSION"]
+    tools = os.path.join(HERE, "tools")
+    fluid = os.path.join(HERE, "fluid")
+    fluid_ld = "-checklinkname=0 -X github.com/fluid-cloudnative/fluid.version=%s" % p["FLUID_VERSION"]
+    steps = [
+        ("kube-apiserver", kube, tools, "k8s.io/kubernetes/cmd/kube-apiserver", kube_ld, lay.tools_dir),
+        ("kube-controller-manager", kube, tools, "k8s.io/kubernetes/cmd/kube-controller-manager", kube_ld, lay.tools_dir),
+        ("kube-scheduler", kube, tools, "k8s.io/kubernetes/cmd/kube-scheduler", kube_ld, lay.tools_dir),
+        ("etcd", p["ETCD_VERSION"], tools, "./etcd", "", lay.tools_dir),
+        ("kwok", p["KWOK_VERSION"], tools, "sigs.k8s.io/kwok/cmd/kwok", kwok_ld, lay.tools_dir),
+        ("kwokctl", p["KWOK_VERSION"], tools, "sigs.k8s.io/kwok/cmd/kwokctl", kwok_ld, lay.tools_dir),
+        ("helm", p["HELM_VERSION"], tools, "helm.sh/helm/v3/cmd/helm", helm_ld, lay.tools_dir),
+    ]
+    if not shutil.which("kubectl"):
+        steps.append(("kubectl", kube, tools, "k8s.io/kubernetes/cmd/kubectl", kube_ld, lay.tools_dir))
+    steps += [
+        ("dataset-controller", p["FLUID_VERSION"], fluid, "github.com/fluid-cloudnative/fluid/cmd/dataset", fluid_ld, lay.fluid_dir),
+        ("alluxioruntime-controller", p["FLUID_VERSION"], fluid, "github.com/fluid-cloudnative/fluid/cmd/alluxio", fluid_ld, lay.fluid_dir),
+    ]
+    return steps
+
+
+def build(args=None):
+    lay = Layout()
+    steps = build_steps(lay)
+    total = len(steps) + 1
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod")
+    t_all = time.time()
+    for i, (name, version, moddir, pkg, ldflags, outdir) in enumerate(steps, 1):
+        out = os.path.join(outdir, name)
+        if os.path.exists(out):
+            log("[%d/%d] %s %s: cached (%s)" % (i, total, name, version, os.path.relpath(out, ROOT)))
+            continue
+        log("[%d/%d] building %s %s (a cold build takes minutes) ..." % (i, total, name, version))
+        os.makedirs(outdir, exist_ok=True)
+        t0 = time.time()
+        cmd = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", out + ".tmp", pkg]
+        r = subprocess.run(cmd, cwd=moddir, env=env)
+        if r.returncode != 0:
+            sys.exit("build of %s failed (exit %d): %s" % (name, r.returncode, " ".join(cmd)))
+        os.rename(out + ".tmp", out)
+        log("[%d/%d] built %s in %.0f s" % (i, total, name, time.time() - t0))
+    # ddc-helm is the name Fluid's controllers call helm by.
+    ddc = os.path.join(lay.fluid_dir, "ddc-helm")
+    if not os.path.exists(ddc):
+        os.symlink(lay.tool("helm"), ddc)
+    log("[%d/%d] Fluid %s charts: %s" % (total, total, lay.pins["FLUID_VERSION"], prepare_charts(lay)))
+    log("build done in %.0f s" % (time.time() - t_all))
+    return lay
+
+
+def prepare_charts(lay):
+    """Copy Fluid's charts out of the Go module (read-only) and restore symlinks."""
+    if os.path.exists(os.path.join(lay.charts, ".done")):
+        return lay.charts
+    info = json.loads(subprocess.check_output(
+        ["go", "mod", "download", "-json", "github.com/fluid-cloudnative/fluid@" + lay.pins["FLUID_VERSION"]],
+        cwd=os.path.join(HERE, "fluid")))
+    src = os.path.join(info["Dir"], "charts")
+    shutil.rmtree(lay.charts, ignore_errors=True)
+    shutil.copytree(src, lay.charts)
+    for dirpath, dirnames, filenames in os.walk(lay.charts):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+    # Module zips drop symlinks: charts/alluxio/charts/library -> ../../library
+    lib = os.path.join(lay.charts, "library")
+    for chart in os.listdir(lay.charts):
+        sub = os.path.join(lay.charts, chart, "charts")
+        if chart != "library" and os.path.isdir(os.path.join(lay.charts, chart)) and \
+                os.path.exists(os.path.join(lay.charts, chart, "Chart.yaml")):
+            req = open(os.path.join(lay.charts, chart, "Chart.yaml")).read()
+            if "library" in req and not os.path.exists(os.path.join(sub, "library")):
+                os.makedirs(sub, exist_ok=True)
+                shutil.copytree(lib, os.path.join(sub, "library"))
+    open(os.path.join(lay.charts, ".done"), "w").close()
+    return lay.charts
+
+
+# --------------------------------------------------------------------------- helpers
+
+def kubectl(lay, *args, check=True, capture=True, timeout=60, input=None):
+    cmd = [lay.kubectl(), "--kubeconfig", KUBECONFIG] + list(args)
+    r = subprocess.run(cmd, capture_output=capture, text=True, timeout=timeout, input=input)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd), (r.stderr or "").strip()))
+    return r
+
+
+def kwokctl(lay, *args, check=True, capture=False):
+    env = dict(os.environ, KWOK_WORKDIR=KWOK_HOME)
+    cmd = [lay.tool("kwokctl"), "--name", NAME] + list(args)
+    r = subprocess.run(cmd, env=env, capture_output=capture, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s failed (exit %d)" % (" ".join(cmd), r.returncode))
+    return r
+
+
+def api_ready(lay):
+    if not os.path.exists(KUBECONFIG):
+        return False
+    try:
+        r = kubectl(lay, "get", "--raw", "/readyz", check=False, timeout=10)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode == 0 and r.stdout.strip() == "ok"
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except (OSError, TypeError):
+        return False
+
+
+def read_pid(name):
+    try:
+        return int(open(os.path.join(RUN, name + ".pid")).read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# --------------------------------------------------------------------------- config
+
+def kwok_stage_docs(lay):
+    """KWOK's own default stages (node, pod, volume), read from the pinned module."""
+    info = json.loads(subprocess.check_output(
+        ["go", "mod", "download", "-json", "sigs.k8s.io/kwok@" + lay.pins["KWOK_VERSION"]],
+        cwd=os.path.join(HERE, "tools")))
+    base = os.path.join(info["Dir"], "kustomize", "stage")
+    files = ["node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+             "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml",
+             "volume/fast/pv-bind.yaml", "volume/fast/pv-delete.yaml",
+             "volume/fast/pvc-provision.yaml", "volume/fast/pvc-delete.yaml"]
+    docs = []
+    for f in files:
+        with open(os.path.join(base, f)) as fh:
+            docs += [d for d in yaml.safe_load_all(fh) if d]
+    return docs
+
+
+def exec_docs():
+    """KWOK exec mappings (hack/cluster/kwok/*.yaml): `kubectl exec` runs local commands."""
+    docs = []
+    folder = os.path.join(HERE, "kwok")
+    for f in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if f.endswith(".yaml"):
+            with open(os.path.join(folder, f)) as fh:
+                text = fh.read().replace("${ROOT}", ROOT).replace("${WORK}", WORK)
+            docs += [d for d in yaml.safe_load_all(text) if d]
+    return docs
+
+
+def write_kwokctl_config(lay):
+    conf = {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": {
+            "runtime": "binary",
+            "bindAddress": "127.0.0.1",
+            "kubeApiserverPort": free_port(),
+            "kubeVersion": lay.pins["KUBERNETES_VERSION"],
+            "kubeApiserverBinary": lay.tool("kube-apiserver"),
+            "kubeControllerManagerBinary": lay.tool("kube-controller-manager"),
+            "kubeSchedulerBinary": lay.tool("kube-scheduler"),
+            "kwokControllerBinary": lay.tool("kwok"),
+            "etcdBinary": lay.tool("etcd"),
+            "kubectlBinary": lay.kubectl(),
+            "nodeLeaseDurationSeconds": 40,
+            "kubeAuthorization": True,
+            # Exec/ClusterExec as API objects, so exec mappings can be added at run time
+            "enableCRDs": ["Exec", "ClusterExec"],
+        },
+        "componentsPatches": [
+            # exec into a pod runs local commands found on kwok's PATH: the
+            # Alluxio CLI simulator's `alluxio` comes first
+            {"name": "kwok-controller", "extraArgs": [{"key": "node-ip", "value": "127.0.0.1"}],
+             "extraEnvs": [{"name": "PATH", "value": os.pathsep.join(
+                 [os.path.join(HERE, "alluxio_sim", "bin"), os.environ.get("PATH", "/usr/bin:/bin")])}]},
+        ],
+    }
+    path = os.path.join(WORK, "kwokctl.yaml")
+    with open(path, "w") as fh:
+        yaml.safe_dump_all([conf] + kwok_stage_docs(lay), fh, sort_keys=False)
+    return path
+
+
+def node_objects(extra_nodes=0, extra_gpu_every=0):
+    with open(os.path.join(HERE, "nodes.yaml")) as fh:
+        spec = yaml.safe_load(fh)
+    defaults = spec.get("defaults", {})
+    items = list(spec["nodes"])
+    ex = spec.get("extra", {})
+    for i in range(extra_nodes):
+        gpu = extra_gpu_every and i % extra_gpu_every == 0
+        items.append({
+            "name": "%s%04d" % (ex.get("name_prefix", "kwok-node-"), i),
+            "labels": dict(ex.get("labels", {}), **(ex.get("gpu_labels", {}) if gpu else {})),
+            "capacity": ex.get("gpu_capacity", {}) if gpu else {},
+        })
+    out = []
+    for n in items:
+        cap = dict(defaults.get("capacity", {}), **n.get("capacity", {}))
+        labels = {"kubernetes.io/hostname": n["name"], "kubernetes.io/os": "linux",
+                  "kubernetes.io/arch": "amd64", "type": "kwok"}
+        labels.update(n.get("labels", {}))
+        out.append({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": n["name"], "labels": labels,
+                         "annotations": {"kwok.x-k8s.io/node": "fake",
+                                         "node.alpha.kubernetes.io/ttl": "0"}},
+            "spec": {},
+            "status": {"capacity": cap, "allocatable": cap,
+                       "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
+                                     {"type": "Hostname", "address": n["name"]}],
+                       "nodeInfo": {"kubeletVersion": "fake", "architecture": "amd64",
+                                    "operatingSystem": "linux"}},
+        })
+    return out
+
+
+def apply_nodes(lay, extra_nodes=0, extra_gpu_every=0):
+    nodes = node_objects(extra_nodes, extra_gpu_every)
+    # create only: re-applying would reset labels a user (or a test) changed
+    existing = set(kubectl(lay, "get", "nodes", "-o", "name").stdout.split())
+    todo = [n for n in nodes if "node/" + n["metadata"]["name"] not in existing]
+    for i in range(0, len(todo), 200):
+        doc = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": todo[i:i + 200]})
+        kubectl(lay, "create", "-f", "-", input=doc, timeout=300)
+    return len(nodes)
+
+
+# --------------------------------------------------------------------------- up / down
+
+def up(args):
+    lay = Layout()
+    os.makedirs(LOGS, exist_ok=True)
+    os.makedirs(RUN, exist_ok=True)
+    if api_ready(lay):
+        log("cluster %r is already running (kubeconfig: %s); nothing to do" % (NAME, KUBECONFIG))
+        ensure_supervisor(lay)
+        if args.extra_nodes:
+            apply_nodes(lay, args.extra_nodes, args.extra_gpu_every)
+        return
+    lay = build()
+    t0 = time.time()
+    if os.path.isdir(CLUSTER_DIR):
+        log("starting the existing cluster %r" % NAME)
+        kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s")
+    else:
+        log("creating cluster %r (binary runtime, 127.0.0.1 only)" % NAME)
+        conf = write_kwokctl_config(lay)
+        kwokctl(lay, "create", "cluster", "--config", conf, "--kubeconfig", os.path.join(WORK, "kubeconfig"),
+                "--timeout", "180s", "--wait", "180s", "--quiet-pull")
+    deadline = time.time() + 120
+    while not api_ready(lay):
+        if time.time() > deadline:
+            sys.exit("kube-apiserver did not become ready; see %s" % CLUSTER_DIR)
+        time.sleep(0.5)
+    n = apply_nodes(lay, args.extra_nodes, args.extra_gpu_every)
+    kubectl(lay, "wait", "--for=condition=Ready", "node", "--all", "--timeout=120s", timeout=150)
+    kubectl(lay, "apply", "-f", os.path.join(HERE, "manifests", "base.yaml"))
+    kubectl(lay, "apply", "-f", "-", input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": exec_docs()}))
+    ensure_supervisor(lay)
+    log("cluster %r Ready with %d nodes in %.1f s" % (NAME, n, time.time() - t0))
+    log("kubeconfig: %s" % KUBECONFIG)
+
+
+def ensure_supervisor(lay):
+    pid = read_pid("supervisor")
+    if pid and pid_alive(pid):
+        return
+    logf = open(os.path.join(LOGS, "supervisor.log"), "ab")
+    p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "supervise"],
+                         stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True, cwd=ROOT)
+    with open(os.path.join(RUN, "supervisor.pid"), "w") as fh:
+        fh.write(str(p.pid))
+    # wait until it reported its children once
+    deadline = time.time() + 15
+    while time.time() < deadline and not os.path.exists(os.path.join(RUN, "supervisor.json")):
+        time.sleep(0.2)
+
+
+def down(args):
+    lay = Layout()
+    pid = read_pid("supervisor")
+    if pid and pid_alive(pid):
+        os.killpg(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not pid_alive(pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    for f in ("supervisor.pid", "supervisor.json"):
+        try:
+            os.remove(os.path.join(RUN, f))
+        except OSError:
+            pass
+    if os.path.isdir(CLUSTER_DIR) and os.path.exists(lay.tool("kwokctl")):
+        kwokctl(lay, "delete", "cluster", check=False)
+    shutil.rmtree(CLUSTER_DIR, ignore_errors=True)
+    left = cluster_processes()
+    if left:
+        sys.exit("processes of the cluster still running after cluster-down: %s" % left)
+    log("cluster %r is down; no process of it is left" % NAME)
+
+
+def cluster_processes():
+    """{pid: cmdline} of every process started for this cluster (their command
+    lines or working folder mention the work folder)."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmd = open("/proc/%s/cmdline" % pid, "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink("/proc/%s/cwd" % pid)
+        except OSError:
+            continue
+        if WORK in cmd or cwd.startswith(WORK):
+            out[int(pid)] = cmd[:160]
+    return out
+
+
+def listening_ports(pids):
+    """TCP ports in LISTEN state owned by the given processes."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if f[3] == "0A" and f[9] in inodes:
+                ports.add(int(f[1].rsplit(":", 1)[1], 16))
+    return sorted(ports)
+
+
+def ports(args):
+    procs = cluster_processes()
+    sup = read_pid("supervisor")
+    if sup and pid_alive(sup):
+        procs[sup] = "supervisor"
+    for p in listening_ports(procs):
+        print(p)
+
+
+# --------------------------------------------------------------------------- status
+
+def status(args):
+    lay = Layout()
+    lines = [("kubeconfig", KUBECONFIG), ("helm", lay.tool("helm")), ("kubectl", lay.kubectl()),
+             ("fluid-chart", lay.fluid_chart), ("charts", lay.charts), ("workdir", WORK), ("logs", LOGS)]
+    sup = {}
+    try:
+        sup = json.load(open(os.path.join(RUN, "supervisor.json")))
+    except (OSError, ValueError):
+        pass
+    if sup.get("fixtures"):
+        lines.append(("fixtures", sup["fixtures"]))
+    ready = api_ready(lay)
+    lines.append(("cluster", "Ready" if ready else ("Stopped" if not os.path.isdir(CLUSTER_DIR) else "NotReady")))
+    if os.path.isdir(CLUSTER_DIR) and os.path.exists(lay.tool("kwokctl")):
+        r = kwokctl(lay, "get", "components", check=False, capture=True)
+        for row in r.stdout.splitlines()[1:]:
+            parts = row.split()
+            if len(parts) >= 2:
+                lines.append((parts[0], parts[1]))
+    sp = read_pid("supervisor")
+    lines.append(("supervisor", "Running" if sp and pid_alive(sp) else "Stopped"))
+    for name, st in sorted(sup.get("children", {}).items()):
+        alive = st.get("pid") and pid_alive(st["pid"]) and sp and pid_alive(sp)
+        state = st.get("state", "?") if alive or st.get("state") == "Waiting" else "Stopped"
+        if st.get("restarts"):
+            state += " (restarts: %d)" % st["restarts"]
+        lines.append((name, state))
+    for k, v in lines:
+        print("%s: %s" % (k, v))
+    if args.require_ready and not ready:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- supervisor
+
+class Child:
+    def __init__(self, name, cmd, env=None, ready=None):
+        self.name, self.cmd, self.env, self.ready = name, cmd, env, ready
+        self.proc, self.restarts, self.state, self.started = None, 0, "Waiting", 0.0
+
+    def start(self):
+        logf = open(os.path.join(LOGS, self.name + ".log"), "ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=self.env, cwd=WORK)
+        self.state, self.started = "Running", time.time()
+
+    def poll(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is not None:
+            self.restarts += 1
+            self.state = "CrashLoop"
+            with open(os.path.join(LOGS, self.name + ".log"), "a") as fh:
+                fh.write("\n[supervisor] %s exited with %s; restarting (%d)\n"
+                         % (self.name, self.proc.returncode, self.restarts))
+            self.proc = None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def fluid_crds_established(lay):
+    r = kubectl(lay, "get", "crd", "-o", "json", check=False, timeout=20)
+    if r.returncode != 0:
+        return False
+    crds = [c for c in json.loads(r.stdout)["items"] if c["spec"]["group"] == "data.fluid.io"]
+    names = {c["spec"]["names"]["kind"] for c in crds if any(
+        cond["type"] == "Established" and cond["status"] == "True" for cond in c.get("status", {}).get("conditions", []))}
+    return {"Dataset", "AlluxioRuntime", "DataLoad"} <= names
+
+
+def fluid_home(lay):
+    """$HOME for Fluid's controllers: they read charts from $HOME/charts/<runtime>."""
+    home = os.path.join(WORK, "fluid-home")
+    os.makedirs(home, exist_ok=True)
+    link = os.path.join(home, "charts")
+    if os.path.islink(link) and os.readlink(link) != lay.charts:
+        os.remove(link)
+    if not os.path.exists(link):
+        os.symlink(lay.charts, link)
+    return home
+
+
+def supervise(args):
+    lay = Layout()
+    os.makedirs(LOGS, exist_ok=True)
+    sim = os.path.join(HERE, "alluxio_sim")
+    fixtures_port = free_port()
+    base_env = dict(os.environ, KUBECONFIG=KUBECONFIG)
+    fluid_env = dict(base_env, MY_POD_NAMESPACE=FLUID_NAMESPACE, HELM_DRIVER="configmap",
+                     HOME=fluid_home(lay),
+                     PATH=os.pathsep.join([lay.fluid_dir, lay.tools_dir, os.environ.get("PATH", "")]))
+    children = [
+        Child("fixtures", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                           "--directory", os.path.join(HERE, "fixtures"), str(fixtures_port)], base_env),
+        Child("dataset-controller", [os.path.join(lay.fluid_dir, "dataset-controller"), "start",
+                                     "--development=false", "--metrics-addr=127.0.0.1:0"],
+              fluid_env, ready=lambda: fluid_crds_established(lay)),
+        Child("alluxioruntime-controller", [os.path.join(lay.fluid_dir, "alluxioruntime-controller"), "start",
+                                            "--development=false", "--metrics-addr=127.0.0.1:0"],
+              fluid_env, ready=lambda: fluid_crds_established(lay)),
+    ]
+    # gives each Alluxio master pod a KWOK Exec that routes `alluxio ...` to the simulator
+    children.append(Child("alluxio-exec-watcher", [
+        sys.executable, os.path.join(sim, "exec_watcher.py"), "--kubeconfig", KUBECONFIG,
+        "--state-dir", os.path.join(WORK, "alluxio-sim"), "--interval", "1"], base_env))
+    stopping = []
+
+    def on_term(*_):
+        stopping.append(1)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    def report():
+        data = {"fixtures": "http://127.0.0.1:%d" % fixtures_port,
+                "children": {c.name: {"pid": c.proc.pid if c.proc else None, "state": c.state,
+                                      "restarts": c.restarts} for c in children}}
+        tmp = os.path.join(RUN, "supervisor.json.tmp")
+        with open(tmp, "w") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, os.path.join(RUN, "supervisor.json"))
+
+    last_check = 0.0
+    while not stopping:
+        for c in children:
+            c.poll()
+            if c.proc is None and not stopping:
+                if c.ready is not None:
+                    if time.time() - last_check < 2:
+                        continue
+                    last_check = time.time()
+                    if not c.ready():
+                        c.state = "Waiting" if not c.restarts else "CrashLoop"
+                        continue
+                if c.restarts and time.time() - c.started < min(30, 2 ** c.restarts):
+                    continue  # back off
+                c.start()
+        report()
+        time.sleep(0.5)
+    for c in children:
+        c.stop()
+    log("supervisor stopped")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("build").set_defaults(fn=build)
+    u = sub.add_parser("up")
+    u.add_argument("--extra-nodes", type=int, default=int(os.environ.get("FLUID_CLUSTER_EXTRA_NODES", "0")))
+    u.add_argument("--extra-gpu-every", type=int, default=2)
+    u.set_defaults(fn=up)
+    sub.add_parser("down").set_defaults(fn=down)
+    s = sub.add_parser("status")
+    s.add_argument("--require-ready", action="store_true")
+    s.set_defaults(fn=status)
+    sub.add_parser("supervise").set_defaults(fn=supervise)
+    sub.add_parser("ports", help="TCP ports the cluster's processes listen on").set_defaults(fn=ports)
+    args = ap.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

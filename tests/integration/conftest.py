@@ -1,0 +1,94 @@
+"""Fixtures for tests against the embedded cluster (or $KUBECONFIG's cluster).
+
+The cluster is brought up by `make cluster-up` (make test does it). These
+fixtures never skip: a missing cluster is a failure that says what to run.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DRIVER = os.path.join(ROOT, "hack", "cluster", "cluster.py")
+
+
+def cluster_status():
+    out = subprocess.run([sys.executable, DRIVER, "status"], capture_output=True, text=True, check=True).stdout
+    return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+
+
+class Kube:
+    """kubectl with JSON in and out, bound to one kubeconfig."""
+
+    def __init__(self, kubeconfig, binary):
+        self.kubeconfig, self.binary = kubeconfig, binary
+
+    def run(self, *args, input=None, check=True, timeout=120):
+        r = subprocess.run([self.binary, "--kubeconfig", self.kubeconfig] + list(args), input=input,
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError("kubectl %s failed: %s" % (" ".join(args), r.stderr.strip()))
+        return r
+
+    def get(self, *args, check=True):
+        r = self.run("get", "-o", "json", *args, check=check)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def apply(self, obj, *extra):
+        text = obj if isinstance(obj, str) else json.dumps(obj)
+        return self.run("apply", "-f", "-", *extra, input=text)
+
+    def wait_for(self, what, predicate, timeout=120, interval=0.5):
+        """Re-read `what` (kubectl get args) until predicate(obj) is truthy."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            last = self.get(*what, check=False)
+            if last is not None:
+                try:
+                    if predicate(last):
+                        return last
+                except (KeyError, IndexError, TypeError):
+                    pass
+            time.sleep(interval)
+        raise AssertionError("timed out after %ss waiting on %s; last seen:\n%s"
+                             % (timeout, " ".join(what), json.dumps(last, indent=1)[:4000]))
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    st = cluster_status()
+    if os.environ.get("KUBECONFIG_UNDER_TEST"):
+        st["kubeconfig"] = os.environ["KUBECONFIG_UNDER_TEST"]
+    elif st.get("cluster") != "Ready":
+        pytest.fail("the embedded cluster is not running: run `make cluster-up` first "
+                    "(status said cluster: %s)" % st.get("cluster"), pytrace=False)
+    return st
+
+
+@pytest.fixture(scope="session")
+def kube(cluster):
+    return Kube(cluster["kubeconfig"], cluster["kubectl"])
+
+
+def ensure_fluid(kube, cluster, timeout=120):
+    """Fluid's CRDs applied (server-side) and the real controllers running."""
+    crds = os.path.join(cluster["fluid-chart"], "crds")
+    kube.run("apply", "--server-side", "--force-conflicts", "-f", crds)
+    kube.run("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    kube.run("create", "namespace", "fluid-system", check=False)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = cluster_status()
+        if all(st.get(c, "").startswith("Running") for c in ("dataset-controller", "alluxioruntime-controller")):
+            return
+        time.sleep(1)
+    raise AssertionError("Fluid controllers not running: %s" % {k: v for k, v in st.items() if "controller" in k})
+
+
+@pytest.fixture
+def fluid(kube, cluster):
+    ensure_fluid(kube, cluster)
