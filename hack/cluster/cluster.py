@@ -301,6 +301,9 @@ def write_kwokctl_config(lay):
             "enableCRDs": ["Exec", "ClusterExec"],
         },
         "componentsPatches": [
+            # nodes are fake: reach their kubelet API (KWOK) at 127.0.0.1, never by name
+            {"name": "kube-apiserver", "extraArgs": [
+                {"key": "kubelet-preferred-address-types", "value": "InternalIP"}]},
             # exec into a pod runs local commands found on kwok's PATH: the
             # Alluxio CLI simulator's `alluxio` comes first
             {"name": "kwok-controller", "extraArgs": [{"key": "node-ip", "value": "127.0.0.1"}],
@@ -341,9 +344,7 @@ def node_objects(extra_nodes=0, extra_gpu_every=0):
             "spec": {},
             "status": {"capacity": cap, "allocatable": cap,
                        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
-                                     {"type": "Hostname", "address": n["name"]}],
-                       "nodeInfo": {"kubeletVersion": "fake", "architecture": "amd64",
-                                    "operatingSystem": "linux"}},
+                                     {"type": "Hostname", "address": n["name"]}]},
         })
     return out
 
@@ -365,7 +366,8 @@ def up(args):
     lay = Layout()
     os.makedirs(LOGS, exist_ok=True)
     os.makedirs(RUN, exist_ok=True)
-    if api_ready(lay):
+    done = os.path.join(RUN, "up.done")
+    if api_ready(lay) and os.path.exists(done):
         log("cluster %r is already running (kubeconfig: %s); nothing to do" % (NAME, KUBECONFIG))
         ensure_supervisor(lay)
         if args.extra_nodes:
@@ -373,7 +375,9 @@ def up(args):
         return
     lay = build()
     t0 = time.time()
-    if os.path.isdir(CLUSTER_DIR):
+    if api_ready(lay):
+        log("cluster %r is running but its set-up did not finish; finishing it" % NAME)
+    elif os.path.isdir(CLUSTER_DIR):
         log("starting the existing cluster %r" % NAME)
         kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s")
     else:
@@ -391,6 +395,7 @@ def up(args):
     kubectl(lay, "apply", "-f", os.path.join(HERE, "manifests", "base.yaml"))
     kubectl(lay, "apply", "-f", "-", input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": exec_docs()}))
     ensure_supervisor(lay)
+    open(done, "w").close()
     log("cluster %r Ready with %d nodes in %.1f s" % (NAME, n, time.time() - t0))
     log("kubeconfig: %s" % KUBECONFIG)
 
@@ -422,7 +427,7 @@ def down(args):
             time.sleep(0.1)
         else:
             os.killpg(pid, signal.SIGKILL)
-    for f in ("supervisor.pid", "supervisor.json"):
+    for f in ("supervisor.pid", "supervisor.json", "up.done"):
         try:
             os.remove(os.path.join(RUN, f))
         except OSError:
@@ -502,7 +507,7 @@ def status(args):
     ready = api_ready(lay)
     lines.append(("cluster", "Ready" if ready else ("Stopped" if not os.path.isdir(CLUSTER_DIR) else "NotReady")))
     if os.path.isdir(CLUSTER_DIR) and os.path.exists(lay.tool("kwokctl")):
-        r = kwokctl(lay, "get", "components", check=False, capture=True)
+        r = kwokctl(lay, "get", "components", "-o", "wide", check=False, capture=True)
         for row in r.stdout.splitlines()[1:]:
             parts = row.split()
             if len(parts) >= 2:
@@ -510,8 +515,9 @@ def status(args):
     sp = read_pid("supervisor")
     lines.append(("supervisor", "Running" if sp and pid_alive(sp) else "Stopped"))
     for name, st in sorted(sup.get("children", {}).items()):
-        alive = st.get("pid") and pid_alive(st["pid"]) and sp and pid_alive(sp)
-        state = st.get("state", "?") if alive or st.get("state") == "Waiting" else "Stopped"
+        sup_alive = sp and pid_alive(sp)
+        alive = sup_alive and st.get("pid") and pid_alive(st["pid"])
+        state = st.get("state", "?") if alive or (sup_alive and st.get("state") == "Waiting") else "Stopped"
         if st.get("restarts"):
             state += " (restarts: %d)" % st["restarts"]
         lines.append((name, state))
@@ -560,7 +566,8 @@ def fluid_crds_established(lay):
         return False
     crds = [c for c in json.loads(r.stdout)["items"] if c["spec"]["group"] == "data.fluid.io"]
     names = {c["spec"]["names"]["kind"] for c in crds if any(
-        cond["type"] == "Established" and cond["status"] == "True" for cond in c.get("status", {}).get("conditions", []))}
+        cond["type"] == "Established" and cond["status"] == "True"
+        for cond in (c.get("status") or {}).get("conditions") or [])}
     return {"Dataset", "AlluxioRuntime", "DataLoad"} <= names
 
 
@@ -582,18 +589,26 @@ def supervise(args):
     sim = os.path.join(HERE, "alluxio_sim")
     fixtures_port = free_port()
     base_env = dict(os.environ, KUBECONFIG=KUBECONFIG)
+    # Fluid re-reconciles a runtime every 90 s (FLUID_RUNTIME_RECONCILE_DURATION) and syncs
+    # its status at most every 15 s (chart value runtime.syncRetryDuration); both are
+    # shortened here so status follows changes within seconds. Documented in the README.
     fluid_env = dict(base_env, MY_POD_NAMESPACE=FLUID_NAMESPACE, HELM_DRIVER="configmap",
+                     FLUID_RUNTIME_RECONCILE_DURATION="5", FLUID_RUNTIME_RECONCILE_DURATION_OFFSET="1",
+                     FLUID_SYNC_RETRY_DURATION="5s",
                      HOME=fluid_home(lay),
                      PATH=os.pathsep.join([lay.fluid_dir, lay.tools_dir, os.environ.get("PATH", "")]))
+    def crds_ready():
+        return fluid_crds_established(lay)
+
     children = [
-        Child("fixtures", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+        Child("fixtures-server", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
                            "--directory", os.path.join(HERE, "fixtures"), str(fixtures_port)], base_env),
         Child("dataset-controller", [os.path.join(lay.fluid_dir, "dataset-controller"), "start",
                                      "--development=false", "--metrics-addr=127.0.0.1:0"],
-              fluid_env, ready=lambda: fluid_crds_established(lay)),
+              fluid_env, ready=crds_ready),
         Child("alluxioruntime-controller", [os.path.join(lay.fluid_dir, "alluxioruntime-controller"), "start",
                                             "--development=false", "--metrics-addr=127.0.0.1:0"],
-              fluid_env, ready=lambda: fluid_crds_established(lay)),
+              fluid_env, ready=crds_ready),
     ]
     # gives each Alluxio master pod a KWOK Exec that routes `alluxio ...` to the simulator
     children.append(Child("alluxio-exec-watcher", [
@@ -617,24 +632,39 @@ def supervise(args):
 
     last_check = 0.0
     while not stopping:
-        for c in children:
-            c.poll()
-            if c.proc is None and not stopping:
-                if c.ready is not None:
-                    if time.time() - last_check < 2:
-                        continue
-                    last_check = time.time()
-                    if not c.ready():
-                        c.state = "Waiting" if not c.restarts else "CrashLoop"
-                        continue
-                if c.restarts and time.time() - c.started < min(30, 2 ** c.restarts):
-                    continue  # back off
-                c.start()
+        try:
+            last_check = supervise_once(children, last_check, stopping)
+        except Exception as e:  # a hiccup (API restarting, ...) must not end supervision
+            log("[supervisor] %s: %s" % (type(e).__name__, e))
         report()
         time.sleep(0.5)
     for c in children:
         c.stop()
     log("supervisor stopped")
+
+
+def supervise_once(children, last_check, stopping):
+    """One pass: restart what exited, start what became ready to start.
+    Readiness checks (an API call) run at most every 2 s."""
+    ready_cache = {}
+    for c in children:
+        c.poll()
+        if c.proc is not None or stopping:
+            continue
+        if c.ready is not None:
+            if time.time() - last_check < 2:
+                continue
+            if c.ready not in ready_cache:
+                ready_cache[c.ready] = c.ready()
+            if not ready_cache[c.ready]:
+                c.state = "Waiting" if not c.restarts else "CrashLoop"
+                continue
+        if c.restarts and time.time() - c.started < min(30, 2 ** c.restarts):
+            continue  # back off
+        c.start()
+    if ready_cache:
+        last_check = time.time()
+    return last_check
 
 
 def main():

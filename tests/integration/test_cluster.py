@@ -9,6 +9,13 @@ NODE_194 = "cn-hongkong.172.31.136.194"
 NODE_196 = "cn-hongkong.172.31.136.196"
 
 
+def VOLUME_AFFINITY_CONFLICT(message):
+    """The scheduler's volume-binding reason. The seed (2020) saw "1 node(s) had volume node
+    affinity conflict"; since Kubernetes 1.34 the same reason reads "node(s) didn't match
+    PersistentVolume's node affinity" (pkg/scheduler/framework/plugins/volumebinding/binder.go)."""
+    return "volume node affinity conflict" in message or "didn't match PersistentVolume's node affinity" in message
+
+
 @pytest.fixture
 def namespace(kube):
     name = "t-" + uuid.uuid4().hex[:8]
@@ -86,7 +93,7 @@ def test_seed_scheduling_story_with_real_scheduler(kube, namespace):
         assert running["spec"]["nodeName"] == NODE_196
         ev = kube.wait_for(("events", "-n", namespace, "--field-selector",
                             "involvedObject.name=" + pending["metadata"]["name"]),
-                           lambda e: any("volume node affinity conflict" in x["message"] for x in e["items"]
+                           lambda e: any(VOLUME_AFFINITY_CONFLICT(x["message"]) for x in e["items"]
                                          if x["reason"] == "FailedScheduling"))
         assert ev["items"]
         kube.run("label", "node", NODE_194, "%s=%s" % (GPU_LABEL, GPU_VALUE))

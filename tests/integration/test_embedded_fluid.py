@@ -1,0 +1,157 @@
+"""Issue 3 acceptance: the seed's status story, written by the REAL Fluid controllers.
+
+Plain kubectl only (not the collection). Every status asserted below was written by
+Fluid v1.0.8's dataset and alluxioruntime controllers; the Alluxio CLI simulator only
+answers the CLI commands they exec into the master pod.
+"""
+import os
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from html.parser import HTMLParser
+
+import pytest
+
+GPU_LABEL = "aliyun.accelerator/nvidia_name"
+GPU_VALUE = "Tesla-V100-SXM2-16GB"
+NODE_194 = "cn-hongkong.172.31.136.194"
+NODE_196 = "cn-hongkong.172.31.136.196"
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "hack", "cluster", "fixtures")
+
+
+def fixture_bytes():
+    """The fixtures' real total, from the files on disk (what ufsTotal must show)."""
+    total = 0
+    for mount in ("hadoop", "spark", "hbase"):
+        for dirpath, _, files in os.walk(os.path.join(FIXTURES, mount)):
+            total += sum(os.path.getsize(os.path.join(dirpath, f)) for f in files)
+    return total
+
+
+def human(n):
+    """Fluid's BytesSize format (units.BytesSize: binary units, two decimals)."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    i = 0
+    value = float(n)
+    while value >= 1024 and i < len(units) - 1:
+        value /= 1024
+        i += 1
+    return "%.2f%s" % (value, units[i])
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs += [v for k, v in attrs if k == "href"]
+
+
+def test_fixture_server_serves_the_fixtures(cluster):
+    """The HTTP under-storage is a real server on 127.0.0.1 listing the three mounts."""
+    url = cluster["fixtures"]
+    assert url.startswith("http://127.0.0.1:")
+    p = Links()
+    p.feed(urllib.request.urlopen(url + "/").read().decode())
+    assert {"hadoop/", "spark/", "hbase/"} <= set(urllib.parse.unquote(h) for h in p.hrefs)
+
+
+@pytest.fixture
+def ns(kube):
+    name = "seed-" + uuid.uuid4().hex[:6]
+    kube.run("create", "namespace", name)
+    yield name
+    kube.run("label", "node", NODE_194, GPU_LABEL + "-", check=False)
+    for kind in ("statefulset/nginx", "alluxioruntime/cifar10", "dataset/cifar10"):
+        kube.run("delete", "-n", name, kind, "--ignore-not-found", "--timeout=90s", check=False)
+    kube.run("delete", "namespace", name, "--wait=false")
+
+
+def test_seed_story_with_real_fluid_controllers(kube, cluster, fluid, ns):
+    fx = cluster["fixtures"]
+    kube.apply({
+        "apiVersion": "data.fluid.io/v1alpha1", "kind": "Dataset",
+        "metadata": {"name": "cifar10", "namespace": ns},
+        "spec": {"mounts": [{"name": m, "mountPoint": "%s/%s/" % (fx, m)} for m in ("hadoop", "spark", "hbase")],
+                 "accessModes": ["ReadWriteMany"],
+                 "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                     {"key": GPU_LABEL, "operator": "In", "values": [GPU_VALUE]}]}]}}}})
+    # 1. before any runtime: NotBound, with Fluid's finalizer
+    ds = kube.wait_for(("dataset", "-n", ns, "cifar10"), lambda d: d["status"]["phase"] == "NotBound")
+    assert "fluid-dataset-controller-finalizer" in ds["metadata"]["finalizers"]
+
+    # 2. the runtime: 2 workers wanted, only the GPU node qualifies
+    t0 = time.time()
+    kube.apply({
+        "apiVersion": "data.fluid.io/v1alpha1", "kind": "AlluxioRuntime",
+        "metadata": {"name": "cifar10", "namespace": ns},
+        "spec": {"replicas": 2,
+                 "tieredstore": {"levels": [
+                     {"mediumtype": "MEM", "path": "/dev/shm", "quota": "2Gi", "high": "0.95", "low": "0.7"},
+                     {"mediumtype": "SSD", "path": "/var/lib/docker/alluxio", "quota": "10Gi",
+                      "high": "0.95", "low": "0.7"}]},
+                 "fuse": {"nodeSelector": {GPU_LABEL: GPU_VALUE}}}})
+    ds = kube.wait_for(("dataset", "-n", ns, "cifar10"), lambda d: d["status"]["phase"] == "Bound", timeout=180)
+    bound_s = time.time() - t0
+    rt = kube.wait_for(("alluxioruntime", "-n", ns, "cifar10"),
+                       lambda r: r["status"]["cacheStates"]["cacheCapacity"] == "12.00GiB")
+    st = rt["status"]
+    assert st["masterPhase"] == "Ready"
+    assert (st["desiredWorkerNumberScheduled"], st["workerNumberReady"]) == (2, 1)
+    assert st["workerPhase"] == "PartialReady"
+    ds = kube.get("dataset", "-n", ns, "cifar10")
+    assert ds["status"]["cacheStates"]["cacheCapacity"] == "12.00GiB"
+    assert ds["status"]["ufsTotal"] == human(fixture_bytes())
+    ready = [c for c in ds["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "True"
+    pv = kube.get("pv", "%s-cifar10" % ns)
+    assert pv["status"]["phase"] == "Bound"
+    assert pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["key"] == GPU_LABEL
+    assert kube.get("pvc", "-n", ns, "cifar10")["status"]["phase"] == "Bound"
+
+    # 3. the seed's nginx: one pod per node (host port 80), the PV pins them to GPU nodes
+    kube.apply({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "nginx", "namespace": ns},
+        "spec": {"replicas": 2, "serviceName": "nginx", "podManagementPolicy": "Parallel",
+                 "selector": {"matchLabels": {"app": "nginx"}},
+                 "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {
+                     "hostNetwork": True,
+                     "containers": [{"name": "nginx", "image": "nginx",
+                                     "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                                     "volumeMounts": [{"name": "cifar10", "mountPath": "/data"}]}],
+                     "volumes": [{"name": "cifar10", "persistentVolumeClaim": {"claimName": "cifar10"}}]}}}})
+    pods = kube.wait_for(("pods", "-n", ns, "-l", "app=nginx"), lambda p: len(p["items"]) == 2 and sorted(
+        i["status"]["phase"] for i in p["items"]) == ["Pending", "Running"])
+    pending = [p for p in pods["items"] if p["status"]["phase"] == "Pending"][0]["metadata"]["name"]
+    kube.wait_for(("events", "-n", ns, "--field-selector", "involvedObject.name=" + pending),
+                  lambda e: any("PersistentVolume's node affinity" in x["message"]
+                                or "volume node affinity conflict" in x["message"] for x in e["items"]))
+
+    # 4. label the second node: the second worker and the second app pod find a home
+    t1 = time.time()
+    kube.run("label", "node", NODE_194, "%s=%s" % (GPU_LABEL, GPU_VALUE))
+    rt = kube.wait_for(("alluxioruntime", "-n", ns, "cifar10"),
+                       lambda r: r["status"]["cacheStates"]["cacheCapacity"] == "24.00GiB"
+                       and r["status"]["workerNumberReady"] == 2, timeout=180)
+    widen_s = time.time() - t1
+    assert rt["status"]["workerPhase"] == "Ready"
+    kube.wait_for(("dataset", "-n", ns, "cifar10"),
+                  lambda d: d["status"]["cacheStates"]["cacheCapacity"] == "24.00GiB")
+    kube.wait_for(("pods", "-n", ns, "-l", "app=nginx"),
+                  lambda p: [i["status"]["phase"] for i in p["items"]] == ["Running", "Running"])
+    nodes = {n["metadata"]["name"]: n["metadata"]["labels"] for n in kube.get("nodes")["items"]}
+    assert nodes[NODE_194].get("fluid.io/s-%s-cifar10" % ns) == "true"
+    assert nodes[NODE_196].get("fluid.io/s-%s-cifar10" % ns) == "true"
+    print("\nmeasured: runtime created -> dataset Bound %.1f s; node labelled -> 24GiB %.1f s" % (bound_s, widen_s))
+
+    # 5. delete: finalizers clear, PV/PVC go, Fluid's node labels are removed
+    kube.run("delete", "-n", ns, "statefulset/nginx", "--timeout=60s")
+    kube.run("delete", "-n", ns, "alluxioruntime/cifar10", "dataset/cifar10", "--timeout=120s", timeout=150)
+    kube.wait_for(("pv",), lambda p: not [i for i in p["items"] if i["metadata"]["name"] == "%s-cifar10" % ns])
+    assert kube.get("pvc", "-n", ns, "cifar10", check=False) is None
+    kube.wait_for(("nodes",), lambda n: not [k for i in n["items"] for k in i["metadata"]["labels"]
+                                             if k.startswith("fluid.io/") and ns in k])
