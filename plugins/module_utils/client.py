@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnative.fluid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one Kubernetes client of the collection.
+
+Authentication options and client construction are kubernetes.core's own (AUTH_ARG_SPEC,
+``get_api_client``), so ``kubeconfig``, ``context``, ``host``, ``api_key``, ``validate_certs``,
+the ``K8S_AUTH_*`` environment variables and ``module_defaults: group/kubernetes.core.k8s``
+behave exactly as in kubernetes.core.k8s. On top of that this module adds what Fluid modules
+need: paths for Fluid kinds without a discovery round trip, server-side apply (optionally as a
+dry run), deletes, and list/watch for the waiter.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import socket
+
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Gone, Transient
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC as _K8S_AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    # Re-exported: the modules build kubernetes.core's AnsibleK8SModule from here.
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule  # pylint: disable=unused-import
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+    HAS_K8S_CORE = True
+    K8S_CORE_IMPORT_ERROR = None
+except ImportError as e:  # pragma: no cover - reported by the module at run time
+    HAS_K8S_CORE = False
+    K8S_CORE_IMPORT_ERROR = e
+    _K8S_AUTH_ARG_SPEC = {}
+    AnsibleK8SModule = None
+
+    class CoreException(Exception):
+        pass
+
+try:
+    import urllib3
+
+    _CONNECTION_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+except ImportError:  # pragma: no cover
+    _CONNECTION_ERRORS = (OSError,)
+
+FIELD_MANAGER = "cloudnative.fluid"
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+
+# kubernetes.core's auth options, verbatim (a copy, so callers may extend their own spec).
+AUTH_ARG_SPEC = copy.deepcopy(_K8S_AUTH_ARG_SPEC)
+
+# Core kinds the diagnosis and waiter read.
+_CORE = {
+    "Node": ("nodes", False),
+    "Pod": ("pods", True),
+    "PersistentVolumeClaim": ("persistentvolumeclaims", True),
+    "PersistentVolume": ("persistentvolumes", False),
+    "Event": ("events", True),
+    "Namespace": ("namespaces", False),
+}
+
+
+class FluidNotInstalled(Exception):
+    """The data.fluid.io API group (Fluid's CRDs) is not served by the cluster."""
+
+    def __init__(self, kind=None):
+        super(FluidNotInstalled, self).__init__(F.INSTALL_HINT)
+        self.kind = kind
+
+
+class ApiError(Exception):
+    """An API call failed; ``status`` is the HTTP status (None for connection failures)."""
+
+    def __init__(self, message, status=None, reason=None):
+        super(ApiError, self).__init__(message)
+        self.status, self.reason = status, reason
+
+
+def ensure_k8s_core(module):
+    if not HAS_K8S_CORE:
+        module.fail_json(msg="The kubernetes.core collection is required (ansible-galaxy collection install "
+                             "-r requirements.yml, or pip install ansible): %s" % K8S_CORE_IMPORT_ERROR)
+
+
+def _message(e):
+    body = getattr(e, "body", None)
+    if body:
+        try:
+            data = json.loads(body)
+            if isinstance(data, dict) and data.get("message"):
+                return data["message"]
+        except (TypeError, ValueError):
+            pass
+        return body if isinstance(body, str) else body.decode("utf-8", "replace")
+    return "%s %s" % (getattr(e, "status", "") or "", getattr(e, "reason", "") or str(e))
+
+
+class FluidClient(object):
+    """Fluid and core objects as plain dicts, over kubernetes.core's API client."""
+
+    def __init__(self, k8s_client):
+        # k8s_client: kubernetes.core's K8SClient; .client is its (dynamic) client with request().
+        self.k8s = k8s_client
+        self.api = k8s_client.client
+        self._served = None
+        self._streams = {}
+
+    # ------------------------------------------------------------------ paths
+
+    def kinds_served(self):
+        """The set of data.fluid.io/v1alpha1 kinds the cluster serves (empty: Fluid absent)."""
+        if self._served is None:
+            try:
+                data = self._request("get", "/apis/%s" % F.API_VERSION)
+            except ApiError as e:
+                if e.status == 404:
+                    self._served = set()
+                    return self._served
+                raise
+            self._served = set(r.get("kind") for r in data.get("resources") or [] if "/" not in r.get("name", ""))
+        return self._served
+
+    def kind_served(self, kind):
+        if kind in _CORE:
+            return True
+        return kind in self.kinds_served()
+
+    def require(self, kind):
+        """Raise FluidNotInstalled (or ApiError when only this kind is missing) unless kind is served."""
+        served = self.kinds_served()
+        if not served:
+            raise FluidNotInstalled(kind)
+        if kind not in served:
+            raise ApiError("The cluster serves data.fluid.io/v1alpha1 but not the kind %s: the installed Fluid is older "
+                           "than 1.0 or was installed without it. Upgrade Fluid with the role cloudnative.fluid.fluid."
+                           % kind, status=404)
+
+    def path(self, kind, namespace=None, name=None):
+        if kind in _CORE:
+            plural, namespaced = _CORE[kind]
+            base = "/api/v1"
+        else:
+            plural, namespaced = F.plural(kind), True
+            base = "/apis/" + F.API_VERSION
+        parts = [base]
+        if namespaced and namespace:
+            parts += ["namespaces", namespace]
+        parts.append(plural)
+        if name:
+            parts.append(name)
+        return "/".join(parts)
+
+    # ------------------------------------------------------------------ requests
+
+    def _request(self, method, path, stream=False, **params):
+        try:
+            resp = self.api.request(method, path, serialize=False, **params)
+        except _CONNECTION_ERRORS as e:
+            raise ApiError("cannot reach the Kubernetes API server: %s" % e)
+        except Exception as e:  # DynamicApiError and friends carry status/body
+            status = getattr(e, "status", None)
+            if status is None:
+                raise
+            raise ApiError(_message(e), status=status, reason=getattr(e, "reason", None))
+        if stream:
+            return resp
+        data = resp.data
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        return json.loads(data) if data else {}
+
+    def get(self, kind, namespace, name):
+        """The object as a dict, or None when it does not exist."""
+        try:
+            return self._request("get", self.path(kind, namespace, name))
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def list(self, kind, namespace, field_selector=None, label_selector=None, with_version=False):
+        """Objects of a kind (namespace None: all namespaces); with_version also returns the list resourceVersion."""
+        try:
+            data = self._request("get", self.path(kind, namespace), field_selector=field_selector,
+                                 label_selector=label_selector)
+        except ApiError as e:
+            if e.status == 410:
+                raise Gone(str(e))
+            if e.status is None or e.status in (429, 500, 502, 503, 504):
+                raise Transient(str(e))
+            raise
+        items = data.get("items") or []
+        for item in items:  # list items carry no kind/apiVersion
+            item.setdefault("kind", kind)
+        if with_version:
+            return items, (data.get("metadata") or {}).get("resourceVersion")
+        return items
+
+    def apply(self, body, dry_run=False):
+        """Server-side apply of body (our fields only; force takes over fields others set). Returns the result."""
+        meta = body["metadata"]
+        params = dict(content_type=APPLY_CONTENT_TYPE, field_manager=FIELD_MANAGER, force_conflicts=True)
+        if dry_run:
+            params["dry_run"] = "All"
+        return self._request("patch", self.path(body["kind"], meta.get("namespace"), meta["name"]), body=body, **params)
+
+    def delete(self, kind, namespace, name, dry_run=False):
+        """Delete (foreground for nothing: Fluid's finalizers do the cleanup). Returns the object or None if gone."""
+        params = {}
+        if dry_run:
+            params["dry_run"] = "All"
+        try:
+            return self._request("delete", self.path(kind, namespace, name), **params)
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    # ------------------------------------------------------------------ waiter source
+
+    def watch(self, kind, namespace, field_selector=None, resource_version=None, timeout_seconds=None, stop=None):
+        """Watch events as dicts. Raises Gone (410) and Transient (connection, 5xx, 429) for the waiter."""
+        try:
+            resp = self._request(
+                "get", self.path(kind, namespace), stream=True, watch=True, field_selector=field_selector,
+                resource_version=resource_version, allow_watch_bookmarks=True, timeout_seconds=timeout_seconds,
+                _request_timeout=(10, (timeout_seconds or 60) + 10))
+        except ApiError as e:
+            if e.status == 410:
+                raise Gone(str(e))
+            if e.status is None or e.status in (429, 500, 502, 503, 504):
+                raise Transient(str(e))
+            raise
+        if stop is not None:
+            self._streams.setdefault(id(stop), []).append(resp)
+        try:
+            buf = b""
+            for chunk in resp.stream(16384, decode_content=True):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line.decode("utf-8"))
+                if stop is not None and stop.is_set():
+                    return
+            if buf.strip():
+                yield json.loads(buf.decode("utf-8"))
+        except _CONNECTION_ERRORS as e:
+            raise Transient("watch stream dropped: %s" % e)
+        except ValueError as e:  # a line cut by a dropped connection
+            raise Transient("watch stream cut mid-event: %s" % e)
+        finally:
+            try:
+                if stop is not None and stop.is_set():
+                    resp.close()  # its socket was shut down by cancel(): never back to the pool
+                else:
+                    resp.release_conn()
+            except Exception:  # pylint: disable=broad-except
+                pass
+
+    def cancel(self, stop):
+        """End the streams opened for one wait (called by the waiter when it is done).
+
+        The socket is shut down rather than the response closed: close() would wait for the
+        reading thread, which is blocked until the server sends something; a shutdown wakes it.
+        """
+        for resp in self._streams.pop(id(stop), []):
+            conn = getattr(resp, "_connection", None) or getattr(resp, "connection", None)
+            sock = getattr(conn, "sock", None)
+            try:
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, ValueError):
+                pass
+
+
+def connect(module):
+    """A FluidClient for an AnsibleK8SModule, configured exactly as kubernetes.core would."""
+    try:
+        return FluidClient(get_api_client(module=module))
+    except CoreException as e:
+        module.fail_json(msg=str(e))
+    except Exception as e:  # kubeconfig errors surface as many types
+        module.fail_json(msg="Could not create the Kubernetes API client: %s. Check kubeconfig/context/host "
+                             "(or the K8S_AUTH_* environment variables)." % e)

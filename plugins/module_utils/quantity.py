@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnative.fluid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sizes as Kubernetes and Fluid write them, to and from bytes.
+
+Two notations meet in Fluid objects:
+
+* Kubernetes quantities in specs (``spec.tieredstore.levels[].quota``):
+  ``2Gi``, ``10G``, ``500Mi``, ``1.5Gi``, ``1e9``, ``100m``. A suffix ``Ki Mi Gi Ti Pi Ei``
+  is binary (1024), ``k M G T P E`` is decimal (1000), ``m`` is milli.
+* Fluid's human sizes in statuses (``status.cacheStates.cacheCapacity``,
+  ``status.ufsTotal``): ``12GiB``, ``12.00GiB``, ``1.742GiB``, ``0B``, ``0.00B``. These always end
+  in ``B``; Fluid (like Alluxio) reads ``KB MB GB`` as binary too.
+
+So a value ending in ``B`` is read the Fluid way, anything else the Kubernetes way.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+
+_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+_DECIMAL = {"k": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+_HUMAN_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+
+# The Kubernetes quantity grammar (k8s.io/apimachinery resource.Quantity), unsigned.
+_K8S_RE = re.compile(
+    r"^\+?(?P<num>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$"
+)
+# Fluid / Alluxio human sizes: number, optional space, optional K/M/G/T/P/E, optional i, B.
+_HUMAN_RE = re.compile(r"^(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+) ?(?P<prefix>[KkMmGgTtPpEe])?(?P<i>[iI])?[bB]$")
+_HUMAN_POWER = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
+
+
+class QuantityError(ValueError):
+    """A size that is neither a Kubernetes quantity nor a Fluid human size."""
+
+
+def _decimal(text, original):
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise QuantityError("%r is not a number" % (original,))
+
+
+def parse_quantity(value):
+    """A Kubernetes quantity (``2Gi``, ``10G``, ``1.5Gi``, ``1e3``, ``100m``) as a Decimal of base units.
+
+    Raises QuantityError for anything else, including Fluid human sizes such as ``2GiB``.
+    """
+    if isinstance(value, bool):
+        raise QuantityError("%r is not a quantity" % (value,))
+    if isinstance(value, (int, float, Decimal)):
+        if value < 0:
+            raise QuantityError("%r is negative" % (value,))
+        return Decimal(str(value))
+    text = str(value).strip()
+    m = _K8S_RE.match(text)
+    if not m:
+        raise QuantityError(
+            "%r is not a Kubernetes quantity; write a number with an optional unit: "
+            "Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024) or k, M, G, T, P, E (powers of 1000), e.g. 2Gi" % (value,)
+        )
+    number = _decimal(m.group("num"), value)
+    suffix = m.group("suffix") or ""
+    if suffix in _BINARY:
+        return number * (Decimal(1024) ** _BINARY[suffix])
+    if suffix in _DECIMAL:
+        return number * (Decimal(1000) ** _DECIMAL[suffix])
+    if suffix == "m":
+        return number / Decimal(1000)
+    if suffix[:1] in ("e", "E"):
+        return number * (Decimal(10) ** int(suffix[1:]))
+    return number
+
+
+def is_quantity(value):
+    try:
+        parse_quantity(value)
+        return True
+    except QuantityError:
+        return False
+
+
+def parse_bytes(value):
+    """Bytes (an int) from either notation: ``12GiB``, ``12.00GiB``, ``1.742GiB``, ``0B``, ``2Gi``, ``500Mi``.
+
+    ``None`` and the empty string give ``None`` (Fluid leaves sizes empty until it knows them).
+    Fractions of a byte are rounded half up.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise QuantityError("%r is negative" % (value,))
+        return value
+    text = str(value).strip()
+    if text == "":
+        return None
+    m = _HUMAN_RE.match(text)
+    if m:
+        number = _decimal(m.group("num"), value)
+        prefix = (m.group("prefix") or "").lower()
+        result = number * (Decimal(1024) ** _HUMAN_POWER.get(prefix, 0))
+    else:
+        result = parse_quantity(text)
+    return int(result.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def format_bytes(num_bytes, precision=2, strip=True):
+    """Bytes as Fluid prints them: ``12.00GiB`` (strip=False) or ``12GiB`` (strip=True).
+
+    Uses the largest binary unit that keeps the number at or above 1, like Fluid's BytesSize.
+    """
+    if num_bytes is None:
+        return None
+    value = Decimal(int(num_bytes))
+    if value < 0:
+        raise QuantityError("%r is negative" % (num_bytes,))
+    unit = 0
+    while value >= 1024 and unit < len(_HUMAN_UNITS) - 1:
+        value /= 1024
+        unit += 1
+    text = "%.*f" % (precision, value)
+    if strip and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + _HUMAN_UNITS[unit]
+
+
+def format_quantity(num_bytes):
+    """Bytes as the shortest exact Kubernetes binary quantity: ``2147483648`` -> ``2Gi``; ``1000`` -> ``1000``."""
+    n = int(num_bytes)
+    if n < 0:
+        raise QuantityError("%r is negative" % (num_bytes,))
+    if n == 0:
+        return "0"
+    for suffix, power in sorted(_BINARY.items(), key=lambda kv: -kv[1]):
+        unit = 1024 ** power
+        if n % unit == 0:
+            return "%d%s" % (n // unit, suffix)
+    return str(n)
+
+
+def same_quantity(a, b):
+    """True when two quantities denote the same amount (``2Gi`` and ``2048Mi``)."""
+    try:
+        return parse_bytes(a) == parse_bytes(b)
+    except QuantityError:
+        return str(a) == str(b)

@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnative.fluid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Input checks shared by the modules. Every check returns error strings of the form
+``<field>: <what is wrong>; <what to do>`` so a failed task names the field and the fix."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://(.*)$")
+
+SECRETISH = re.compile(r"(secret|passw|token|credential|private|access[-_.]?key|api[-_.]?key|sas)", re.I)
+
+NODE_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+TOLERATION_OPERATORS = ("Exists", "Equal")
+TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def resource_name(field, value, what="object"):
+    """Fluid requires Dataset and runtime names to be DNS-1035 labels (its controllers reject others)."""
+    if not value:
+        return ["%s: is required; give the %s a name" % (field, what)]
+    value = str(value)
+    if len(value) > 63 or not _DNS1035.match(value):
+        return ["%s: %r is not a valid %s name; Fluid needs a DNS-1035 label: at most 63 lowercase letters, "
+                "digits and '-', starting with a letter and ending with a letter or digit (e.g. cifar10)"
+                % (field, value, what)]
+    return []
+
+
+def object_name(field, value, what="object"):
+    """A Kubernetes object name (DNS-1123 subdomain), e.g. of a Secret or a PVC."""
+    value = "" if value is None else str(value)
+    if not value or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+        return ["%s: %r is not a valid %s name; use lowercase letters, digits, '-' and '.', starting and ending "
+                "with a letter or digit" % (field, value, what)]
+    return []
+
+
+def namespace_name(field, value):
+    if not value or len(str(value)) > 63 or not _DNS1123_LABEL.match(str(value)):
+        return ["%s: %r is not a valid namespace name; use at most 63 lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit" % (field, value)]
+    return []
+
+
+def qualified_key(field, key, what="label key"):
+    """A label/annotation key: [prefix/]name, prefix a DNS-1123 subdomain, name at most 63 chars."""
+    key = str(key)
+    prefix, name = key.rpartition("/")[::2]
+    problems = []
+    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
+        problems.append("its prefix %r must be a lowercase DNS subdomain such as example.com" % prefix)
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        problems.append("its name part %r must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a "
+                        "letter or digit" % name)
+    if problems:
+        return ["%s: %r is not a valid %s: %s" % (field, key, what, "; ".join(problems))]
+    return []
+
+
+def label_value(field, value):
+    value = "" if value is None else str(value)
+    if len(value) > 63 or not _LABEL_VALUE.match(value):
+        return ["%s: %r is not a valid label value; use at most 63 letters, digits, '-', '_' or '.', starting and "
+                "ending with a letter or digit (or leave it empty)" % (field, value)]
+    return []
+
+
+def labels(field, mapping, values=True):
+    errors = []
+    for k, v in (mapping or {}).items():
+        errors += qualified_key("%s[%s]" % (field, k), k, "label key" if values else "annotation key")
+        if values:
+            errors += label_value("%s[%s]" % (field, k), v)
+    return errors
+
+
+def mount_point(field, value, schemes=F.MOUNT_SCHEMES):
+    value = str(value or "")
+    m = _SCHEME.match(value)
+    if not m:
+        return ["%s: %r is not a URL; write <scheme>://<location>, e.g. https://mirrors.example.com/data/ or "
+                "pvc://my-claim/subdir (schemes: %s)" % (field, value, ", ".join(s + "://" for s in schemes))]
+    scheme, rest = m.group(1), m.group(2)
+    if scheme not in schemes:
+        return ["%s: the scheme %s:// of %r is not one Fluid's runtimes mount; use one of %s" % (
+            field, scheme, value, ", ".join(s + "://" for s in schemes))]
+    if not rest.strip("/") and scheme not in ("juicefs", "jfs"):  # juicefs:/// is the volume's root
+        return ["%s: %r names no location after %s://; add a host, bucket, claim or path" % (field, value, scheme)]
+    if scheme == "pvc" and not _DNS1123_SUBDOMAIN.match(rest.split("/", 1)[0]):
+        return ["%s: %r must start with a PVC name: pvc://<claim-name>[/subpath]" % (field, value)]
+    if scheme == "local" and not rest.startswith("/"):
+        return ["%s: %r must hold an absolute host path: local:///mnt/data" % (field, value)]
+    return []
+
+
+def node_selector_terms(field, selector):
+    """A v1.NodeSelector with API field names: {nodeSelectorTerms: [{matchExpressions: [...]}, ...]}."""
+    if not isinstance(selector, dict):
+        return ["%s: must be a NodeSelector mapping {nodeSelectorTerms: [...]}" % field]
+    unknown = set(selector) - {"nodeSelectorTerms"}
+    if unknown:
+        return ["%s: unknown key(s) %s; a NodeSelector has only nodeSelectorTerms (use node_selector for plain "
+                "label matches)" % (field, ", ".join(sorted(unknown)))]
+    terms = selector.get("nodeSelectorTerms")
+    if not isinstance(terms, list) or not terms:
+        return ["%s.nodeSelectorTerms: must be a non-empty list of terms, each with matchExpressions or matchFields"
+                % field]
+    errors = []
+    for i, term in enumerate(terms):
+        tf = "%s.nodeSelectorTerms[%d]" % (field, i)
+        if not isinstance(term, dict) or not (term.get("matchExpressions") or term.get("matchFields")):
+            errors.append("%s: needs matchExpressions or matchFields (an empty term matches no node)" % tf)
+            continue
+        for part in ("matchExpressions", "matchFields"):
+            for j, expr in enumerate(term.get(part) or []):
+                ef = "%s.%s[%d]" % (tf, part, j)
+                if not isinstance(expr, dict) or not expr.get("key"):
+                    errors.append("%s: needs a key" % ef)
+                    continue
+                op = expr.get("operator")
+                if op not in NODE_SELECTOR_OPERATORS:
+                    errors.append("%s.operator: %r is not one of %s" % (ef, op, ", ".join(NODE_SELECTOR_OPERATORS)))
+                    continue
+                vals = expr.get("values") or []
+                if op in ("In", "NotIn") and not vals:
+                    errors.append("%s.values: operator %s needs at least one value" % (ef, op))
+                if op in ("Exists", "DoesNotExist") and vals:
+                    errors.append("%s.values: operator %s takes no values; remove them" % (ef, op))
+                if op in ("Gt", "Lt") and (len(vals) != 1 or not str(vals[0]).lstrip("-").isdigit()):
+                    errors.append("%s.values: operator %s needs exactly one integer value" % (ef, op))
+    return errors
+
+
+def tolerations(field, items):
+    errors = []
+    for i, t in enumerate(items or []):
+        tf = "%s[%d]" % (field, i)
+        if not isinstance(t, dict):
+            errors.append("%s: must be a mapping with key, operator, value, effect (API field names)" % tf)
+            continue
+        op = t.get("operator", "Equal")
+        if op not in TOLERATION_OPERATORS:
+            errors.append("%s.operator: %r is not one of %s" % (tf, op, ", ".join(TOLERATION_OPERATORS)))
+        if op == "Exists" and t.get("value"):
+            errors.append("%s.value: operator Exists takes no value; remove it" % tf)
+        if t.get("effect") and t["effect"] not in TOLERATION_EFFECTS:
+            errors.append("%s.effect: %r is not one of %s" % (tf, t["effect"], ", ".join(TOLERATION_EFFECTS)))
+        if not t.get("key") and op != "Exists":
+            errors.append("%s.key: an empty key needs operator Exists (it tolerates every taint)" % tf)
+    return errors
+
+
+def positive(field, value):
+    if value is not None and value <= 0:
+        return ["%s: must be a positive number of seconds, got %r" % (field, value)]
+    return []
+
+
+def secretish_values(mapping):
+    """Values of keys that look like they hold secrets (to mask them in output)."""
+    return [str(v) for k, v in (mapping or {}).items() if v not in (None, "") and SECRETISH.search(str(k))]

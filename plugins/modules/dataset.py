@@ -1,0 +1,691 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnative.fluid contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dataset
+short_description: Manage Fluid Datasets and wait until they are Bound
+version_added: 0.1.0
+author:
+  - cloudnative.fluid contributors (@cloudnative)
+description:
+  - Create, update or delete Fluid C(Dataset) objects (C(data.fluid.io/v1alpha1)), one or many in one task.
+  - A Dataset names where data lives (its O(mounts)) and where it may be cached (O(node_selector),
+    O(node_affinity)). It becomes C(Bound) once a runtime of the same name and namespace (see
+    M(cloudnative.fluid.runtime)) is ready; O(wait) waits for that phase by watching the API server.
+  - Options map one to one to the Dataset's fields (snake_case here, camelCase in Fluid). O(spec) is merged last
+    for fields this module does not type.
+  - All inputs are checked before anything is written; an error names the field and what to write instead.
+  - Objects are written with server-side apply (field manager C(cloudnative.fluid)). A task reports a change only
+    when a field it sets differs; fields that the API server or Fluid fill in never cause a change.
+  - If Fluid's CRDs are not installed the task fails and says to install Fluid with the role C(cloudnative.fluid.fluid).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.wait
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Changes are computed by a server-side dry run, so the API server validates them and nothing is written.
+  diff_mode:
+    support: full
+    details: The diff shows the labels, annotations and spec of each Dataset, before and after.
+  platform:
+    support: full
+    platforms: posix
+  action_group:
+    support: full
+    details:
+      - The group C(cloudnative.fluid.fluid) also holds kubernetes.core's C(k8s) group, so one
+        C(module_defaults) entry for C(group/cloudnative.fluid.fluid) configures both collections.
+    membership:
+      - cloudnative.fluid.fluid
+options:
+  name:
+    description:
+      - Name of the Dataset. Fluid requires a DNS-1035 label (lowercase letters, digits and C(-), starting with a letter).
+      - Required unless O(datasets) is given.
+    type: str
+  namespace:
+    description:
+      - Namespace of the Dataset; with O(datasets), the default for items that set none.
+    type: str
+    default: default
+  state:
+    description:
+      - V(present) creates or updates the Dataset and, with O(wait), waits until its phase is C(Bound).
+      - V(absent) deletes it and, with O(wait), waits until Fluid has removed its finalizer and the object is gone.
+        Fluid keeps a Dataset while pods still use its PVC; the timeout diagnosis lists them.
+      - With O(datasets), the default for items that set none.
+    type: str
+    choices: [present, absent]
+    default: present
+  datasets:
+    description:
+      - Many Datasets in one task, each a mapping with the same options as this module's top level
+        (V(name), V(namespace), V(state), V(mounts), V(node_selector), V(node_affinity), V(tolerations),
+        V(placement), V(access_modes), V(owner), V(labels), V(annotations), V(spec)).
+      - All of them are validated before any is written, and awaited together within one O(wait_timeout).
+      - Mutually exclusive with O(name); the other per-Dataset options must then be set inside each item.
+    type: list
+    elements: dict
+  mounts:
+    description:
+      - Where the data comes from (C(spec.mounts)). Required for O(state=present) unless O(spec) has C(mounts).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - Name of the mount; the data appears under C(/<name>) in the Dataset unless O(mounts[].path) says otherwise.
+            Names must be unique within a Dataset.
+        type: str
+      mount_point:
+        description:
+          - The source, as C(<scheme>://<location>) (C(mountPoint)). Supported schemes include C(https://), C(http://),
+            C(s3://), C(oss://), C(hdfs://), C(pvc://<claim>/<subpath>), C(local:///<host path>), C(gs://), C(cos://),
+            C(obs://), C(wasb://), C(abfs://), C(juicefs://), C(nfs://) and C(dataset://).
+        type: str
+        required: true
+      path:
+        description:
+          - Absolute path of this mount inside the Dataset (C(path)); defaults to C(/<name>).
+        type: str
+      options:
+        description:
+          - Mount options (C(options)), for example C(fs.oss.endpoint). Values are sent as strings.
+          - Do not put credentials here; use O(mounts[].encrypt_options). Values of keys that look like secrets are
+            masked in the output anyway.
+        type: dict
+      encrypt_options:
+        description:
+          - Options whose values Fluid reads from a Kubernetes Secret (C(encryptOptions)).
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Option name, for example C(fs.oss.accessKeySecret).
+            type: str
+            required: true
+          secret_name:
+            description: Name of the Secret in the Dataset's namespace (C(valueFrom.secretKeyRef.name)).
+            type: str
+            required: true
+          secret_key:
+            description: Key in that Secret (C(valueFrom.secretKeyRef.key)).
+            type: str
+            required: true
+      read_only:
+        description: Mount read-only (C(readOnly)).
+        type: bool
+      shared:
+        description: Share the mount (C(shared)).
+        type: bool
+  node_selector:
+    description:
+      - Node labels the cache must be placed on. Each label and value becomes a required node affinity expression
+        C(key In [value]) (C(spec.nodeAffinity.required)); all must match.
+      - Combined with O(node_affinity), the expressions are added to each of its terms.
+    type: dict
+  node_affinity:
+    description:
+      - A full Kubernetes C(NodeSelector) with API field names (C(nodeSelectorTerms), C(matchExpressions),
+        C(matchFields)), set as C(spec.nodeAffinity.required). Terms are ORed, expressions within a term ANDed.
+    type: dict
+  tolerations:
+    description:
+      - Tolerations for the cache pods (C(spec.tolerations)), with API field names (C(key), C(operator), C(value),
+        C(effect), C(tolerationSeconds)).
+    type: list
+    elements: dict
+  placement:
+    description:
+      - V(Exclusive) (Fluid's default) lets one Dataset's cache own a node; V(Shared) lets several share it
+        (C(spec.placement)).
+    type: str
+    choices: [Exclusive, Shared]
+  access_modes:
+    description:
+      - Access modes of the PersistentVolume(Claim) Fluid creates for the Dataset (C(spec.accessModes)).
+        Fluid defaults to ReadOnlyMany.
+    type: list
+    elements: str
+    choices: [ReadOnlyMany, ReadWriteMany, ReadWriteOnce, ReadWriteOncePod]
+  owner:
+    description:
+      - User and group the cache runs as (C(spec.owner)). All four fields are required by Fluid.
+    type: dict
+    suboptions:
+      uid:
+        description: User id.
+        type: int
+        required: true
+      gid:
+        description: Group id.
+        type: int
+        required: true
+      user:
+        description: User name.
+        type: str
+        required: true
+      group:
+        description: Group name.
+        type: str
+        required: true
+  labels:
+    description: Labels of the Dataset object.
+    type: dict
+  annotations:
+    description: Annotations of the Dataset object.
+    type: dict
+  spec:
+    description:
+      - Any further C(spec) fields, with Fluid's camelCase names (for example C(sharedOptions), C(dataRestoreLocation)).
+        Merged last over the fields built from the typed options; mappings merge, everything else replaces.
+    type: dict
+seealso:
+  - module: cloudnative.fluid.runtime
+  - name: Fluid Dataset API
+    description: Fluid's API reference for Dataset.
+    link: https://github.com/fluid-cloudnative/fluid/blob/master/docs/en/dev/api_doc.md
+notes:
+  - Requires the C(kubernetes) Python library on the host that runs the module (see the collection's
+    C(requirements.txt)).
+requirements:
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+"""
+
+EXAMPLES = r"""
+# The seed demo: one Dataset of three web directories, cached only on the node with a V100 GPU.
+# It stays NotBound until its runtime exists, so do not wait here (see cloudnative.fluid.runtime).
+- name: Dataset cifar10 (three https mounts, cached on the V100 node)
+  cloudnative.fluid.dataset:
+    name: cifar10
+    namespace: default
+    mounts:
+      - name: hadoop
+        mount_point: https://downloads.apache.org/hadoop/common/hadoop-3.2.1/
+      - name: spark
+        mount_point: https://downloads.apache.org/spark/spark-2.4.6/
+      - name: hbase
+        mount_point: https://downloads.apache.org/hbase/2.2.5/
+    node_selector:
+      aliyun.accelerator/nvidia_name: Tesla-V100-SXM2-16GB
+    wait: false
+
+# After the runtime is up, make sure the Dataset is Bound and show its sizes.
+- name: Wait until cifar10 is Bound
+  cloudnative.fluid.dataset:
+    name: cifar10
+    mounts:
+      - name: hadoop
+        mount_point: https://downloads.apache.org/hadoop/common/hadoop-3.2.1/
+      - name: spark
+        mount_point: https://downloads.apache.org/spark/spark-2.4.6/
+      - name: hbase
+        mount_point: https://downloads.apache.org/hbase/2.2.5/
+    node_selector:
+      aliyun.accelerator/nvidia_name: Tesla-V100-SXM2-16GB
+    wait_timeout: 600
+  register: cifar10
+
+- name: Report what Fluid sees
+  ansible.builtin.debug:
+    msg: >-
+      {{ cifar10.datasets[0].phase }}: cache {{ cifar10.datasets[0].cache_states.cacheCapacity }},
+      data {{ cifar10.datasets[0].ufs_total }}
+
+# The same node affinity written as a full NodeSelector.
+- name: Dataset with an explicit node affinity
+  cloudnative.fluid.dataset:
+    name: cifar10
+    mounts:
+      - name: hbase
+        mount_point: https://downloads.apache.org/hbase/2.2.5/
+    node_affinity:
+      nodeSelectorTerms:
+        - matchExpressions:
+            - key: aliyun.accelerator/nvidia_name
+              operator: In
+              values: [Tesla-V100-SXM2-16GB]
+    wait: false
+
+# Credentials come from a Secret, never from the task.
+- name: Dataset from an OSS bucket
+  cloudnative.fluid.dataset:
+    name: imagenet
+    namespace: training
+    mounts:
+      - name: imagenet
+        mount_point: oss://my-bucket/imagenet/
+        options:
+          fs.oss.endpoint: oss-cn-hongkong-internal.aliyuncs.com
+        encrypt_options:
+          - name: fs.oss.accessKeyId
+            secret_name: oss-credentials
+            secret_key: id
+          - name: fs.oss.accessKeySecret
+            secret_name: oss-credentials
+            secret_key: secret
+    access_modes: [ReadOnlyMany]
+    wait: false
+
+# Many Datasets in one task: validated together, awaited together.
+- name: Three Datasets at once
+  cloudnative.fluid.dataset:
+    namespace: default
+    wait: false
+    datasets:
+      - name: hadoop
+        mounts: [{name: hadoop, mount_point: "https://downloads.apache.org/hadoop/common/hadoop-3.2.1/"}]
+      - name: spark
+        mounts: [{name: spark, mount_point: "https://downloads.apache.org/spark/spark-2.4.6/"}]
+      - name: hbase
+        mounts: [{name: hbase, mount_point: "https://downloads.apache.org/hbase/2.2.5/"}]
+
+# Connection settings for every cloudnative.fluid module and kubernetes.core's k8s modules at once.
+- name: Delete cifar10 and wait until Fluid released it
+  module_defaults:
+    group/cloudnative.fluid.fluid:
+      kubeconfig: "{{ lookup('env', 'HOME') }}/.kube/config"
+  cloudnative.fluid.dataset:
+    name: cifar10
+    state: absent
+    wait_timeout: 120
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any Dataset was created, updated or deleted (or would be, in check mode).
+  returned: always
+  type: bool
+datasets:
+  description: One entry per Dataset of the task, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Dataset name.
+      type: str
+      sample: cifar10
+    namespace:
+      description: Dataset namespace.
+      type: str
+      sample: default
+    state:
+      description: The requested state.
+      type: str
+      sample: present
+    changed:
+      description: Whether this Dataset was (or would be) created, updated or deleted.
+      type: bool
+    exists:
+      description: Whether the Dataset exists after the task (in check mode, whether it would).
+      type: bool
+    phase:
+      description: C(status.phase) as last seen, empty when Fluid has not written a status yet.
+      type: str
+      sample: Bound
+    cache_states:
+      description: C(status.cacheStates) as Fluid writes it.
+      type: dict
+      sample: {cacheCapacity: 12.00GiB, cached: 0.00B, cachedPercentage: 0.0%}
+    cache_capacity_bytes:
+      description: C(cache_states.cacheCapacity) in bytes, null while unknown.
+      type: int
+      sample: 12884901888
+    cached_bytes:
+      description: C(cache_states.cached) in bytes, null while unknown.
+      type: int
+      sample: 0
+    ufs_total:
+      description: C(status.ufsTotal), the total size of the mounted data as Fluid writes it.
+      type: str
+      sample: 1.742GiB
+    ufs_total_bytes:
+      description: C(ufs_total) in bytes, null while unknown.
+      type: int
+      sample: 1870374109
+    conditions:
+      description: C(status.conditions) with type, status, reason and message.
+      type: list
+      elements: dict
+      sample: [{type: Ready, status: "True", reason: DatasetReady, message: The ddc runtime is ready.}]
+    runtimes:
+      description: C(status.runtimes), the runtimes the Dataset is bound to.
+      type: list
+      elements: dict
+      sample: [{name: cifar10, namespace: default, type: alluxio, category: Accelerate}]
+    wait_seconds:
+      description: Seconds from the start of the wait until this Dataset got there; 0 when not waited.
+      type: float
+      sample: 0.05
+"""
+
+import copy
+
+from ansible_collections.cloudnative.fluid.plugins.module_utils import engine
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
+from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
+    AUTH_ARG_SPEC,
+    AnsibleK8SModule,
+    connect,
+    ensure_k8s_core,
+)
+from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
+
+try:
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+except ImportError:  # pragma: no cover - ansible-core < 2.11 is not supported
+    ArgumentSpecValidator = None
+
+KIND = F.DATASET
+
+MOUNT_SPEC = dict(
+    name=dict(type="str"),
+    mount_point=dict(type="str", required=True),
+    path=dict(type="str"),
+    options=dict(type="dict"),
+    encrypt_options=dict(type="list", elements="dict", options=dict(
+        name=dict(type="str", required=True),
+        secret_name=dict(type="str", required=True),
+        secret_key=dict(type="str", required=True, no_log=False),
+    )),
+    read_only=dict(type="bool"),
+    shared=dict(type="bool"),
+)
+
+OWNER_SPEC = dict(
+    uid=dict(type="int", required=True),
+    gid=dict(type="int", required=True),
+    user=dict(type="str", required=True),
+    group=dict(type="str", required=True),
+)
+
+# The options of one Dataset: the module's top level, and each item of `datasets`.
+ITEM_SPEC = dict(
+    name=dict(type="str"),
+    namespace=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"]),
+    mounts=dict(type="list", elements="dict", options=MOUNT_SPEC),
+    node_selector=dict(type="dict"),
+    node_affinity=dict(type="dict"),
+    tolerations=dict(type="list", elements="dict"),
+    placement=dict(type="str", choices=["Exclusive", "Shared"]),
+    access_modes=dict(type="list", elements="str",
+                      choices=["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"]),
+    owner=dict(type="dict", options=OWNER_SPEC),
+    labels=dict(type="dict"),
+    annotations=dict(type="dict"),
+    spec=dict(type="dict"),
+)
+PER_ITEM_ONLY = [k for k in ITEM_SPEC if k not in ("name", "namespace", "state")]
+
+
+def argument_spec():
+    spec = copy.deepcopy(ITEM_SPEC)
+    spec["namespace"]["default"] = "default"
+    spec["state"]["default"] = "present"
+    spec["datasets"] = dict(type="list", elements="dict")
+    spec["wait"] = dict(type="bool", default=True)
+    spec["wait_timeout"] = dict(type="int", default=300)
+    spec.update(copy.deepcopy(AUTH_ARG_SPEC))
+    return spec
+
+
+def expand_items(params):
+    """(items, errors): each item a dict of ITEM_SPEC options plus 'where' (the field path for errors)."""
+    errors = []
+    if params.get("datasets") is None:
+        item = {k: params.get(k) for k in ITEM_SPEC}
+        item["where"] = "name=%s" % params.get("name")
+        item["prefix"] = ""
+        return [item], errors
+    for k in PER_ITEM_ONLY:
+        if params.get(k) is not None:
+            errors.append("%s: set it inside each item of datasets, not at the top level, when datasets is used" % k)
+    items = []
+    item_spec = copy.deepcopy(ITEM_SPEC)
+    item_spec["name"]["required"] = True
+    validator = ArgumentSpecValidator(item_spec)
+    for i, raw in enumerate(params["datasets"]):
+        where = "datasets[%d]" % i
+        if not isinstance(raw, dict):
+            errors.append("%s: must be a mapping with at least name and mounts" % where)
+            continue
+        result = validator.validate(raw)
+        for err in result.errors:
+            errors.append("%s: %s" % (where, err))
+        item = dict(result.validated_parameters)
+        item["namespace"] = item.get("namespace") or params.get("namespace")
+        item["state"] = item.get("state") or params.get("state")
+        item["where"] = where
+        item["prefix"] = where + "."
+        items.append(item)
+    return items, errors
+
+
+def validate_item(item):
+    """Every problem with one Dataset's options, as 'field: problem; fix' strings."""
+    p = item["prefix"]
+    errors = V.resource_name(p + "name", item.get("name"), "Dataset")
+    errors += V.namespace_name(p + "namespace", item.get("namespace"))
+    if item.get("state") == "absent":
+        return errors
+    mounts = item.get("mounts") or []
+    if not mounts and not (item.get("spec") or {}).get("mounts"):
+        errors.append("%smounts: a Dataset needs at least one mount; add e.g. mounts: [{name: data, mount_point: "
+                      "'https://example.com/data/'}]" % p)
+    seen = {}
+    for i, m in enumerate(mounts):
+        mf = "%smounts[%d]" % (p, i)
+        errors += V.mount_point(mf + ".mount_point", m.get("mount_point"))
+        name = m.get("name")
+        if name is not None:
+            if not name or "/" in name or name in (".", ".."):
+                errors.append("%s.name: %r cannot name a directory; use letters, digits, '-', '_' or '.' without '/'"
+                              % (mf, name))
+            elif name in seen:
+                errors.append("%s.name: %r is already the name of mounts[%d]; mount names must be unique"
+                              % (mf, name, seen[name]))
+            else:
+                seen[name] = i
+        elif len(mounts) > 1:
+            errors.append("%s.name: is required when a Dataset has several mounts (each appears as /<name>)" % mf)
+        if m.get("path") is not None and not str(m["path"]).startswith("/"):
+            errors.append("%s.path: %r must be an absolute path inside the Dataset, e.g. /%s"
+                          % (mf, m["path"], name or "data"))
+        for j, opt in enumerate(m.get("encrypt_options") or []):
+            ef = "%s.encrypt_options[%d]" % (mf, j)
+            errors += V.object_name(ef + ".secret_name", opt.get("secret_name"), "Secret")
+    errors += V.labels(p + "node_selector", item.get("node_selector"))
+    if item.get("node_affinity") is not None:
+        errors += V.node_selector_terms(p + "node_affinity", item["node_affinity"])
+    errors += V.tolerations(p + "tolerations", item.get("tolerations"))
+    errors += V.labels(p + "labels", item.get("labels"))
+    errors += V.labels(p + "annotations", item.get("annotations"), values=False)
+    spec = item.get("spec") or {}
+    for key in ("mounts", "nodeAffinity", "tolerations", "placement", "accessModes", "owner"):
+        option = {"mounts": "mounts", "nodeAffinity": "node_selector/node_affinity", "tolerations": "tolerations",
+                  "placement": "placement", "accessModes": "access_modes", "owner": "owner"}[key]
+        typed = [o for o in option.split("/") if item.get(o) is not None]
+        if key in spec and typed:
+            errors.append("%sspec.%s: also set by %s; set it in one place only" % (p, key, " and ".join(typed)))
+    return errors
+
+
+def _str_map(d):
+    out = {}
+    for k, v in (d or {}).items():
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        out[str(k)] = "" if v is None else str(v)
+    return out
+
+
+def node_selector_from(item):
+    """spec.nodeAffinity.required from node_selector and/or node_affinity (None when neither is set)."""
+    exprs = [{"key": k, "operator": "In", "values": [str(v)]} for k, v in sorted((item.get("node_selector") or {}).items())]
+    affinity = copy.deepcopy(item.get("node_affinity"))
+    if affinity:
+        if exprs:
+            for term in affinity["nodeSelectorTerms"]:
+                term["matchExpressions"] = list(term.get("matchExpressions") or []) + copy.deepcopy(exprs)
+        return affinity
+    if exprs:
+        return {"nodeSelectorTerms": [{"matchExpressions": exprs}]}
+    return None
+
+
+def build_dataset(item):
+    """The Dataset object (a dict) for one item's options."""
+    spec = {}
+    mounts = []
+    for m in item.get("mounts") or []:
+        mount = {"mountPoint": m["mount_point"]}
+        if m.get("name") is not None:
+            mount["name"] = m["name"]
+        if m.get("path") is not None:
+            mount["path"] = m["path"]
+        if m.get("options"):
+            mount["options"] = _str_map(m["options"])
+        if m.get("encrypt_options"):
+            mount["encryptOptions"] = [
+                {"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret_name"], "key": e["secret_key"]}}}
+                for e in m["encrypt_options"]
+            ]
+        if m.get("read_only") is not None:
+            mount["readOnly"] = m["read_only"]
+        if m.get("shared") is not None:
+            mount["shared"] = m["shared"]
+        mounts.append(mount)
+    if mounts:
+        spec["mounts"] = mounts
+    required = node_selector_from(item)
+    if required:
+        spec["nodeAffinity"] = {"required": required}
+    if item.get("tolerations"):
+        spec["tolerations"] = item["tolerations"]
+    if item.get("placement"):
+        spec["placement"] = item["placement"]
+    if item.get("access_modes"):
+        spec["accessModes"] = item["access_modes"]
+    if item.get("owner"):
+        spec["owner"] = {k: item["owner"][k] for k in ("uid", "gid", "user", "group")}
+    metadata = {"name": item["name"], "namespace": item["namespace"]}
+    if item.get("labels"):
+        metadata["labels"] = _str_map(item["labels"])
+    if item.get("annotations"):
+        metadata["annotations"] = _str_map(item["annotations"])
+    return {
+        "apiVersion": F.API_VERSION,
+        "kind": KIND,
+        "metadata": metadata,
+        "spec": engine.deep_merge(spec, item.get("spec")),
+    }
+
+
+def secret_values(item):
+    out = []
+    for m in item.get("mounts") or []:
+        out += V.secretish_values(m.get("options"))
+    return out
+
+
+def summarize(desired, obj):
+    return {
+        "name": desired.name,
+        "namespace": desired.namespace,
+        "state": desired.state,
+        "changed": desired.changed,
+        "exists": desired.after is not None if desired.state == "present" else False,
+        "phase": F.phase(obj),
+        "cache_states": F.cache_states(obj),
+        "cache_capacity_bytes": F.cache_capacity_bytes(obj),
+        "cached_bytes": F.cached_bytes(obj),
+        "ufs_total": F.ufs_total(obj),
+        "ufs_total_bytes": F.ufs_total_bytes(obj),
+        "conditions": F.conditions(obj),
+        "runtimes": F.dataset_runtimes(obj),
+        "wait_seconds": desired.wait_seconds,
+    }
+
+
+def targets_for(desired):
+    if desired.state == "absent":
+        return engine.item_targets_absent(desired)
+    return [Target(KIND, desired.namespace, desired.name, F.is_bound)]
+
+
+def main():
+    module = AnsibleK8SModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[("name", "datasets")],
+        required_one_of=[("name", "datasets")],
+        supports_check_mode=True,
+    )
+    ensure_k8s_core(module)
+    params = module.params
+    items, errors = expand_items(params)
+    errors += V.positive("wait_timeout", params["wait_timeout"])
+    seen = {}
+    for item in items:
+        errors += validate_item(item)
+        key = (item.get("namespace"), item.get("name"))
+        if item.get("name") and key in seen:
+            errors.append("%sname: Dataset %s/%s is already %s; list each Dataset once"
+                          % (item["prefix"], key[0], key[1], seen[key]))
+        seen.setdefault(key, item["where"])
+    if errors:
+        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
+
+    desired = []
+    for item in items:
+        for value in secret_values(item):
+            module._module.no_log_values.add(value)
+        if secret_values(item):
+            module.warn("%s: mount options look like they hold credentials; keep them in a Secret and use "
+                        "encrypt_options instead (their values are masked in this output)." % item["where"])
+        body = build_dataset(item) if item["state"] == "present" else None
+        desired.append(engine.Desired(KIND, item["namespace"], item["name"], item["state"], body, item["where"]))
+
+    client = connect(module)
+    engine.apply_all(module, client, desired)
+    for d in desired:
+        for w in d.warnings:
+            module.warn(w)
+
+    objects = {}
+    failure = None
+    if params["wait"] and not module.check_mode:
+        result, failure = engine.wait_all(module, client, desired, targets_for, params["wait_timeout"],
+                                          lambda d: "absent" if d.state == "absent" else "bound", "Datasets")
+        objects = result.objects
+    else:
+        for d in desired:
+            if d.state == "present":
+                objects[(KIND, d.namespace, d.name)] = client.get(KIND, d.namespace, d.name)
+
+    results = []
+    for d in desired:
+        obj = objects.get((KIND, d.namespace, d.name))
+        results.append(summarize(d, obj))
+    out = dict(changed=any(d.changed for d in desired), datasets=results)
+    if module._diff:
+        out["diff"] = engine.diffs(desired)
+    if failure:
+        module.fail_json(msg=failure, **out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

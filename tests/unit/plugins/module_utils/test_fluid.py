@@ -1,0 +1,205 @@
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+
+from fakes import FakeCluster, obj
+
+GIB = 1024 ** 3
+GPU = "aliyun.accelerator/nvidia_name"
+V100 = "Tesla-V100-SXM2-16GB"
+
+# The seed's AlluxioRuntime status at step 6 (one GPU node labelled).
+SEED_RUNTIME_STATUS = {
+    "cacheStates": {"cacheCapacity": "12GiB", "cached": "0B", "cachedPercentage": "0%"},
+    "conditions": [
+        {"type": "MasterInitialized", "status": "True", "reason": "Master is initialized", "message": "The master is initialized."},
+        {"type": "MasterReady", "status": "True", "reason": "Master is ready", "message": "The master is ready."},
+        {"type": "WorkersReady", "status": "True", "reason": "Workers are ready", "message": "The workers are partially ready."},
+    ],
+    "masterPhase": "Ready", "masterNumberReady": 1, "desiredMasterNumberScheduled": 1, "currentMasterNumberScheduled": 1,
+    "workerPhase": "PartialReady", "workerNumberReady": 1, "desiredWorkerNumberScheduled": 2, "currentWorkerNumberScheduled": 1,
+    "fusePhase": "Ready", "fuseNumberReady": 1, "desiredFuseNumberScheduled": 2, "currentFuseNumberScheduled": 1,
+}
+SEED_DATASET_STATUS = {
+    "phase": "Bound", "ufsTotal": "1.742GiB",
+    "cacheStates": {"cacheCapacity": "12GiB", "cached": "0B", "cachedPercentage": "0%"},
+    "conditions": [{"type": "Ready", "status": "True", "reason": "DatasetReady", "message": "The ddc runtime is ready.",
+                    "lastTransitionTime": "2020-07-09T11:40:00Z"}],
+    "runtimes": [{"name": "cifar10", "namespace": "default", "category": "Accelerate", "type": "alluxio"}],
+}
+
+
+def node(name, labels=None):
+    return {"kind": "Node", "metadata": {"name": name, "labels": dict(labels or {})}}
+
+
+def seed_dataset(status=None):
+    o = obj("Dataset", "default", "cifar10", spec={
+        "mounts": [{"mountPoint": "https://downloads.apache.org/hbase/2.2.5/", "name": "hbase"}],
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": GPU, "operator": "In", "values": [V100]}]}]}}})
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def seed_runtime(status=None, replicas=2):
+    o = obj("AlluxioRuntime", "default", "cifar10", spec={"replicas": replicas})
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def test_status_readers_on_the_seed():
+    ds = seed_dataset(SEED_DATASET_STATUS)
+    assert F.phase(ds) == "Bound" and F.is_bound(ds)
+    assert F.ufs_total(ds) == "1.742GiB" and F.ufs_total_bytes(ds) == round(1.742 * GIB)
+    assert F.cache_capacity_bytes(ds) == 12 * GIB and F.cached_bytes(ds) == 0
+    assert F.cached_percentage(ds) == 0.0
+    assert F.conditions(ds) == [{"type": "Ready", "status": "True", "reason": "DatasetReady",
+                                 "message": "The ddc runtime is ready."}]
+    assert F.dataset_runtimes(ds)[0]["name"] == "cifar10"
+    rt = seed_runtime(SEED_RUNTIME_STATUS)
+    comps = F.runtime_components(rt)
+    assert comps["master"] == {"phase": "Ready", "ready": 1, "desired": 1, "scheduled": 1}
+    assert comps["worker"]["phase"] == "PartialReady" and comps["worker"]["ready"] == 1 and comps["worker"]["desired"] == 2
+    assert comps["fuse"]["ready"] == 1 and comps["fuse"]["desired"] == 2
+
+
+def test_runtime_ready_counts_workers():
+    rt = seed_runtime(SEED_RUNTIME_STATUS)
+    assert not F.runtime_ready(rt)  # default: all spec.replicas (2) workers
+    assert F.runtime_ready(rt, min_workers=1)
+    assert F.runtime_ready(rt, min_workers=0)
+    assert not F.runtime_ready(None)
+    not_ready = seed_runtime(dict(SEED_RUNTIME_STATUS, masterPhase="NotReady"))
+    assert not F.runtime_ready(not_ready, min_workers=0)
+    # ThinRuntime has no master: workers alone decide
+    thin = obj("ThinRuntime", "default", "t", spec={"replicas": 1},
+               status={"workerPhase": "Ready", "workerNumberReady": 1})
+    assert F.runtime_ready(thin, kind="ThinRuntime")
+
+
+def test_unknown_sizes_are_none():
+    assert F.ufs_total_bytes(obj("Dataset", "d", "x", status={"ufsTotal": "[Calculating]"})) is None
+    assert F.cache_capacity_bytes(obj("Dataset", "d", "x")) is None
+    assert F.phase(None) == "" and F.conditions(None) == []
+
+
+def test_node_selector_matching():
+    sel = {"nodeSelectorTerms": [{"matchExpressions": [{"key": GPU, "operator": "In", "values": [V100]}]}]}
+    gpu = node("cn-hongkong.172.31.136.196", {GPU: V100})
+    plain = node("cn-hongkong.172.31.136.194")
+    assert F.node_matches_selector(gpu, sel) and not F.node_matches_selector(plain, sel)
+    assert F.node_matches_selector(plain, None)
+    ors = {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "Exists"}]},
+                                 {"matchFields": [{"key": "metadata.name", "operator": "In",
+                                                   "values": ["cn-hongkong.172.31.136.194"]}]}]}
+    assert F.node_matches_selector(plain, ors)
+    assert not F.node_matches_selector(node("other"), ors)
+    nums = {"nodeSelectorTerms": [{"matchExpressions": [{"key": "gpus", "operator": "Gt", "values": ["1"]},
+                                                        {"key": "tainted", "operator": "DoesNotExist"}]}]}
+    assert F.node_matches_selector(node("n", {"gpus": "2"}), nums)
+    assert not F.node_matches_selector(node("n", {"gpus": "1"}), nums)
+    assert not F.node_matches_selector(node("n", {"gpus": "4", "tainted": "y"}), nums)
+    assert F.node_matches_selector(node("n", {"a": "x"}), {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["y"]}]}]})
+
+
+def cluster_with_nodes(gpu_nodes=1):
+    c = FakeCluster()
+    c.put(node("cn-hongkong.172.31.136.196", {GPU: V100}))
+    c.put(node("cn-hongkong.172.31.136.194", {GPU: V100} if gpu_nodes > 1 else {}))
+    return c
+
+
+def test_diagnose_dataset_without_runtime():
+    c = cluster_with_nodes()
+    c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    assert "phase NotBound" in text
+    assert "No runtime named cifar10 exists in namespace default" in text
+    assert "cloudnative.fluid.runtime" in text
+    assert "1 of 2 node(s) match the dataset's spec.nodeAffinity" in text
+    assert "No status has ever been written" not in text
+
+
+def test_diagnose_dataset_with_partial_runtime_and_pending_pod():
+    c = cluster_with_nodes()
+    c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
+    c.put(seed_runtime(SEED_RUNTIME_STATUS))
+    c.put(obj("Pod", "default", "cifar10-worker-1", status={
+        "phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                            "message": "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity."}]}))
+    c.put(obj("Pod", "default", "cifar10-worker-0", status={"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}))
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    assert "AlluxioRuntime default/cifar10: master Ready 1/1 ready, worker PartialReady 1/2 ready, fuse Ready 1/2 ready" in text
+    assert "MasterReady=True" in text
+    assert "Only 1 node(s) can host the 2 requested worker(s)" in text
+    assert "Pod not ready: cifar10-worker-1 Pending: 0/2 nodes are available" in text
+    assert "cifar10-worker-0" not in text
+
+
+def test_diagnose_runtime_without_dataset():
+    c = cluster_with_nodes(gpu_nodes=2)
+    c.put(seed_runtime())
+    text = F.diagnose(c, "AlluxioRuntime", "default", "cifar10", want="ready")
+    assert "No Dataset named cifar10 exists in namespace default" in text
+    assert "cloudnative.fluid.dataset" in text
+    assert "AlluxioRuntime default/cifar10 (alluxioruntime-controller)" in text  # no status ever written
+
+
+def test_diagnose_no_status_means_controllers_absent():
+    c = cluster_with_nodes()
+    c.put(seed_dataset())
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    assert "phase (none: no status written yet)" in text
+    assert "No status has ever been written to Dataset default/cifar10 (dataset-controller)" in text
+    assert "cloudnative.fluid.fluid" in text
+
+
+def test_diagnose_crds_missing():
+    c = FakeCluster(fluid_installed=False)
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    assert text == F.INSTALL_HINT
+    assert "cloudnative.fluid.fluid" in text and "CRDs" in text
+
+
+def test_diagnose_deletion_blocked_by_pod_using_pvc():
+    c = cluster_with_nodes()
+    ds = seed_dataset({"phase": "Bound"})
+    ds["metadata"]["finalizers"] = [F.DATASET_FINALIZER]
+    ds["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    c.put(ds)
+    c.put(obj("Pod", "default", "nginx-0", spec={"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "cifar10"}}]},
+              status={"phase": "Running"}))
+    c.put(obj("Pod", "default", "done-0", spec={"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "cifar10"}}]},
+              status={"phase": "Succeeded"}))
+    c.put(obj("Pod", "default", "other", spec={"volumes": [{"name": "x", "persistentVolumeClaim": {"claimName": "other"}}]},
+              status={"phase": "Running"}))
+    c.put(obj("Event", "default", "e1", type="Warning", reason="ErrorDeleteDataset",
+              message="Failed to delete dataset because err: can not delete dataset because Pod nginx-0 in Namespace default is using it",
+              involvedObject={"kind": "Dataset", "name": "cifar10"}))
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="absent")
+    assert "finalizers: fluid-dataset-controller-finalizer" in text
+    assert "deletion requested" in text
+    assert "Pods still use the PVC default/cifar10" in text and "nginx-0 (Running)" in text
+    assert "done-0" not in text and "other" not in text
+    assert "Warning event: ErrorDeleteDataset" in text
+
+
+def test_diagnose_deletion_done_and_gone_objects():
+    c = FakeCluster()
+    assert F.diagnose(c, "Dataset", "default", "gone", want="absent") == "Dataset default/gone is gone."
+    assert "does not exist" in F.diagnose(c, "Dataset", "default", "gone", want="bound")
+
+
+def test_diagnose_survives_read_errors():
+    class Forbidden(FakeCluster):
+        def list(self, kind, namespace, **kw):
+            if kind == "Node":
+                raise PermissionError("403 Forbidden")
+            return super(Forbidden, self).list(kind, namespace, **kw)
+    c = Forbidden()
+    c.put(seed_dataset({"phase": "NotBound"}))
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    assert "could not read nodes: 403 Forbidden" in text
+    assert "phase NotBound" in text

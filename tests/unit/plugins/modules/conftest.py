@@ -1,0 +1,28 @@
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleResult(dict):
+    @property
+    def failed(self):
+        return bool(self.get("failed"))
+
+
+@pytest.fixture
+def run_module(capsys, monkeypatch):
+    """run_module(module, args, cluster, check=False, diff=False) -> the module's JSON result."""
+    def run(module, args, cluster, check=False, diff=False):
+        monkeypatch.setattr(module, "connect", lambda m: cluster)
+        args = dict(args)
+        if check:
+            args["_ansible_check_mode"] = True
+        if diff:
+            args["_ansible_diff"] = True
+        with patch_module_args(args):
+            with pytest.raises(SystemExit):
+                module.main()
+        out = capsys.readouterr().out
+        return ModuleResult(json.loads(out))
+    return run
