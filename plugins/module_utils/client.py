@@ -208,6 +208,13 @@ class FluidClient(object):
             params["dry_run"] = "All"
         return self._request("patch", self.path(body["kind"], meta.get("namespace"), meta["name"]), body=body, **params)
 
+    def merge_patch(self, kind, namespace, name, body, dry_run=False):
+        """JSON merge patch (RFC 7386; None values delete keys). Returns the stored object."""
+        params = dict(content_type="application/merge-patch+json")
+        if dry_run:
+            params["dry_run"] = "All"
+        return self._request("patch", self.path(kind, namespace, name), body=body, **params)
+
     def delete(self, kind, namespace, name, dry_run=False):
         """Delete (foreground for nothing: Fluid's finalizers do the cleanup). Returns the object or None if gone."""
         params = {}
