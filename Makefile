@@ -11,7 +11,7 @@ CLUSTER := $(PY) $(ROOT)/hack/cluster/cluster.py
 
 include $(ROOT)/mk/collection.mk
 
-.PHONY: help cluster-build cluster-up cluster-down cluster-status tools-mod test demo integration cluster-down-test
+.PHONY: help cluster-build cluster-up cluster-down cluster-status tools-mod test demo integration cluster-down-test molecule
 PYTEST := $(VENV)/bin/python -m pytest
 
 help:
@@ -35,12 +35,36 @@ cluster-status:
 	@$(CLUSTER) status
 
 # Integration tests against the running embedded cluster (or KUBECONFIG_UNDER_TEST).
-integration: venv cluster-up
+integration: venv collection-link cluster-up
 	$(PYTEST) -p no:cacheprovider tests/integration -m "not teardown" -v --durations=15
 
 # The last test: cluster-down leaves no process and no listening port.
 cluster-down-test: venv
 	$(PYTEST) -p no:cacheprovider tests/integration -m teardown -v
 
-test: venv unit sanity lint integration cluster-down-test
+# molecule: destroy, create (the cluster tool), converge (site.yml), idempotence, verify, destroy
+molecule: venv collection-link
+	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) molecule test
+
+test: venv unit sanity lint integration cluster-down-test molecule
 	@echo "make test: all gates passed"
+
+# The seed's whole story. On $$KUBECONFIG's cluster when set (inventories/example), else on the
+# embedded cluster (inventories/local).
+demo: venv collection-link
+ifdef KUBECONFIG
+	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
+	  -i inventories/example playbooks/site.yml -e k8s_kubeconfig=$(KUBECONFIG)
+else
+	$(MAKE) cluster-up
+	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
+	  -i inventories/local playbooks/site.yml
+endif
+
+# Execution environment build context for AWX (building the image needs podman or docker).
+ee: venv
+	rm -rf .cache/ee context && mkdir -p .cache/ee
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path .cache/ee $(ROOT) >/dev/null
+	mv .cache/ee/cloudnative-fluid-*.tar.gz .cache/ee/cloudnative-fluid.tar.gz
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml --context context -v 2
+	@echo "context/ is ready: 'ansible-builder build -t cloudnative-fluid-ee' needs a container engine (none here)"

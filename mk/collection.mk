@@ -62,8 +62,8 @@ sanity: venv
 	git init -q . && echo /tests/output/ >> .git/info/exclude; \
 	PATH=$(VENV)/bin:$$PATH ansible-test sanity --venv --python $(ANSIBLE_TEST_PYTHON) --color no
 
-lint: venv
-	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ansible-lint --offline --profile production -c .ansible-lint
+lint: venv collection-link
+	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) ansible-lint --offline --profile production -c .ansible-lint
 
 changelog-lint: venv
 	cd $(ROOT) && $(VENV)/bin/antsibull-changelog lint

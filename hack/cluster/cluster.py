@@ -370,6 +370,7 @@ def up(args):
     if api_ready(lay) and os.path.exists(done):
         log("cluster %r is already running (kubeconfig: %s); nothing to do" % (NAME, KUBECONFIG))
         ensure_supervisor(lay)
+        write_info(lay)
         if args.extra_nodes:
             apply_nodes(lay, args.extra_nodes, args.extra_gpu_every)
         return
@@ -395,9 +396,20 @@ def up(args):
     kubectl(lay, "apply", "-f", os.path.join(HERE, "manifests", "base.yaml"))
     kubectl(lay, "apply", "-f", "-", input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": exec_docs()}))
     ensure_supervisor(lay)
+    write_info(lay)
     open(done, "w").close()
     log("cluster %r Ready with %d nodes in %.1f s" % (NAME, n, time.time() - t0))
     log("kubeconfig: %s" % KUBECONFIG)
+
+
+def write_info(lay):
+    """WORK/cluster.json: the facts inventories read (inventories/local/group_vars)."""
+    sup = json.load(open(os.path.join(RUN, "supervisor.json")))
+    info = {"kubeconfig": KUBECONFIG, "helm": lay.tool("helm"), "kubectl": lay.kubectl(),
+            "fluid-chart": lay.fluid_chart, "fixtures": sup["fixtures"],
+            "kubernetes-version": lay.pins["KUBERNETES_VERSION"], "fluid-version": lay.pins["FLUID_VERSION"]}
+    with open(os.path.join(WORK, "cluster.json"), "w") as fh:
+        json.dump(info, fh, indent=1)
 
 
 def ensure_supervisor(lay):
@@ -427,9 +439,9 @@ def down(args):
             time.sleep(0.1)
         else:
             os.killpg(pid, signal.SIGKILL)
-    for f in ("supervisor.pid", "supervisor.json", "up.done"):
+    for f in ("run/supervisor.pid", "run/supervisor.json", "run/up.done", "run/fixtures.port", "cluster.json"):
         try:
-            os.remove(os.path.join(RUN, f))
+            os.remove(os.path.join(WORK, f))
         except OSError:
             pass
     if os.path.isdir(CLUSTER_DIR) and os.path.exists(lay.tool("kwokctl")):
@@ -587,7 +599,14 @@ def supervise(args):
     lay = Layout()
     os.makedirs(LOGS, exist_ok=True)
     sim = os.path.join(HERE, "alluxio_sim")
-    fixtures_port = free_port()
+    # one port for the cluster's life: datasets keep its URL in their mount points
+    port_file = os.path.join(RUN, "fixtures.port")
+    try:
+        fixtures_port = int(open(port_file).read())
+    except (OSError, ValueError):
+        fixtures_port = free_port()
+        with open(port_file, "w") as fh:
+            fh.write(str(fixtures_port))
     base_env = dict(os.environ, KUBECONFIG=KUBECONFIG)
     # Fluid re-reconciles a runtime every 90 s (FLUID_RUNTIME_RECONCILE_DURATION) and syncs
     # its status at most every 15 s (chart value runtime.syncRetryDuration); both are

@@ -92,3 +92,52 @@ def ensure_fluid(kube, cluster, timeout=120):
 @pytest.fixture
 def fluid(kube, cluster):
     ensure_fluid(kube, cluster)
+
+
+COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
+
+
+def collections_path():
+    """ANSIBLE_COLLECTIONS_PATH holding this work tree as cloudnative.fluid."""
+    link = os.path.join(COLLECTIONS, "ansible_collections", "cloudnative", "fluid")
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(ROOT, link)
+    return COLLECTIONS
+
+
+class PlaybookRun:
+    def __init__(self, proc):
+        self.rc, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr
+        self.stats = {}
+        for line in self.stdout.splitlines():
+            if line.startswith("localhost") and "ok=" in line:
+                self.stats = {k: int(v) for k, v in (f.split("=") for f in line.split()[2:])}
+
+    def __repr__(self):
+        """The failed tasks first (pytest shows only the start of a long message)."""
+        lines = self.stdout.splitlines()
+        fatal = [l for i, l in enumerate(lines) if "fatal:" in l or "FAILED!" in l]
+        return "rc=%s stats=%s fatal: %s\n%s" % (self.rc, self.stats, " | ".join(fatal)[:3000],
+                                                  self.stderr[-2000:])
+
+
+@pytest.fixture(scope="session")
+def ansible_playbook(cluster, tmp_path_factory):
+    """Run a playbook (path, or YAML text) against the cluster: ansible_playbook(text, *args)."""
+    folder = tmp_path_factory.mktemp("playbooks")
+
+    def run(playbook, *args, inventory=None, env=None):
+        path = playbook
+        if "\n" in playbook:
+            path = str(folder / ("pb-%d.yml" % len(os.listdir(folder))))
+            with open(path, "w") as fh:
+                fh.write(playbook)
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), path]
+        cmd += ["-i", inventory or "localhost,", "-e", "k8s_kubeconfig=%s" % cluster["kubeconfig"]] + list(args)
+        if inventory is None:
+            cmd += ["-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable]
+        e = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1",
+                 ANSIBLE_FORCE_COLOR="0", **(env or {}))
+        return PlaybookRun(subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=ROOT, timeout=1800))
+    return run

@@ -1,0 +1,72 @@
+"""Roles cloudnative.fluid.datasets and alluxio_runtime on the embedded cluster."""
+import uuid
+
+import pytest
+
+PLAY = """
+- hosts: all
+  gather_facts: false
+  module_defaults:
+    group/cloudnative.fluid.fluid:
+      kubeconfig: "{{ k8s_kubeconfig }}"
+  roles:
+    - cloudnative.fluid.datasets
+"""
+
+
+@pytest.fixture
+def ns(kube):
+    name = "roleds-" + uuid.uuid4().hex[:6]
+    kube.run("create", "namespace", name)
+    yield name
+    kube.run("delete", "alluxioruntime,dataset", "--all", "-n", name, "--timeout=90s", check=False)
+    kube.run("delete", "namespace", name, "--wait=false")
+
+
+def vars_file(tmp_path, ns, fixtures, state="present"):
+    import json
+    data = {
+        "datasets_state": state,
+        "datasets_namespace": ns,
+        "datasets_wait_timeout": 240,
+        "alluxio_runtime_tiered_store": [{"medium": "MEM", "path": "/dev/shm", "quota": "1Gi", "high": 0.9, "low": 0.5}],
+        "datasets_list": [
+            {"name": "alpha", "mounts": [{"name": "hbase", "mount_point": fixtures + "/hbase/"}],
+             "runtime": {"replicas": 1}},
+            {"name": "beta", "mounts": [{"name": "spark", "mount_point": fixtures + "/spark/"}],
+             "node_selector": {"aliyun.accelerator/nvidia_name": "Tesla-V100-SXM2-16GB"},
+             "runtime": {"replicas": 1, "tiered_store": [
+                 {"medium": "MEM", "path": "/dev/shm", "quota": "2Gi", "high": 0.95, "low": 0.7}]}},
+        ],
+    }
+    p = tmp_path / ("vars-%s.json" % state)
+    p.write_text(json.dumps(data))
+    return "@%s" % p
+
+
+def test_datasets_role_binds_all_then_is_idempotent_then_deletes(ansible_playbook, kube, cluster, fluid, ns, tmp_path):
+    run = ansible_playbook(PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"]))
+    assert run.rc == 0, run
+    for name, quota in (("alpha", "1Gi"), ("beta", "2Gi")):
+        ds = kube.get("dataset", "-n", ns, name)
+        assert ds["status"]["phase"] == "Bound"
+        rt = kube.get("alluxioruntime", "-n", ns, name)
+        assert rt["spec"]["replicas"] == 1
+        assert rt["spec"]["tieredstore"]["levels"][0]["quota"] == quota
+    # role defaults reached the runtime; the Dataset's node_selector became the FUSE node selector
+    assert kube.get("alluxioruntime", "-n", ns, "beta")["spec"]["fuse"]["nodeSelector"] == {
+        "aliyun.accelerator/nvidia_name": "Tesla-V100-SXM2-16GB"}
+    assert "nodeSelector" not in kube.get("alluxioruntime", "-n", ns, "alpha")["spec"].get("fuse", {})
+    again = ansible_playbook(PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"]))
+    assert again.rc == 0 and again.stats["changed"] == 0, again
+    gone = ansible_playbook(PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"], state="absent"))
+    assert gone.rc == 0, gone
+    assert kube.get("dataset", "-n", ns)["items"] == []
+    assert kube.get("alluxioruntime", "-n", ns)["items"] == []
+
+
+def test_datasets_role_refuses_an_item_without_mounts(ansible_playbook, kube, fluid, ns):
+    run = ansible_playbook(PLAY, "-e", '{"datasets_namespace": "%s", "datasets_list": [{"name": "nomounts"}]}' % ns)
+    assert run.rc != 0
+    assert "needs a name and (to be declared) mounts" in run.stdout
+    assert kube.get("dataset", "-n", ns)["items"] == []
