@@ -30,6 +30,8 @@ import time
 
 import yaml
 
+from gen_gomod import pins  # the one reader of hack/versions.env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CACHE = os.environ.get("FLUID_CLUSTER_CACHE", os.path.join(ROOT, ".cache"))
@@ -45,17 +47,6 @@ FLUID_NAMESPACE = "fluid-system"
 
 def log(msg):
     print(msg, flush=True)
-
-
-def pins():
-    out = {}
-    with open(os.path.join(ROOT, "hack", "versions.env")) as fh:
-        for line in fh:
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, value = line.split("=", 1)
-                out[key] = value
-    return out
 
 
 def go_version():
@@ -170,31 +161,37 @@ def build(args=None):
 
 
 def prepare_charts(lay):
-    """Copy Fluid's charts out of the Go module (read-only) and restore symlinks."""
+    """Copy Fluid's charts out of the Go module (read-only) and restore the library copies."""
     if os.path.exists(os.path.join(lay.charts, ".done")):
+        restore_library(lay.charts)  # caches prepared before the nested data-operation charts were handled
         return lay.charts
     info = json.loads(subprocess.check_output(
         ["go", "mod", "download", "-json", "github.com/fluid-cloudnative/fluid@" + lay.pins["FLUID_VERSION"]],
         cwd=os.path.join(HERE, "fluid")))
-    src = os.path.join(info["Dir"], "charts")
     shutil.rmtree(lay.charts, ignore_errors=True)
-    shutil.copytree(src, lay.charts)
+    shutil.copytree(os.path.join(info["Dir"], "charts"), lay.charts)
     for dirpath, dirnames, filenames in os.walk(lay.charts):
         os.chmod(dirpath, 0o755)
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)
-    # Module zips drop symlinks: charts/alluxio/charts/library -> ../../library
-    lib = os.path.join(lay.charts, "library")
-    for chart in os.listdir(lay.charts):
-        sub = os.path.join(lay.charts, chart, "charts")
-        if chart != "library" and os.path.isdir(os.path.join(lay.charts, chart)) and \
-                os.path.exists(os.path.join(lay.charts, chart, "Chart.yaml")):
-            req = open(os.path.join(lay.charts, chart, "Chart.yaml")).read()
-            if "library" in req and not os.path.exists(os.path.join(sub, "library")):
-                os.makedirs(sub, exist_ok=True)
-                shutil.copytree(lib, os.path.join(sub, "library"))
+    restore_library(lay.charts)
     open(os.path.join(lay.charts, ".done"), "w").close()
     return lay.charts
+
+
+def restore_library(charts):
+    """Module zips drop symlinks: copy charts/library into every chart that depends on it
+    (charts/alluxio, and nested ones such as fluid-dataloader/alluxio)."""
+    lib = os.path.join(charts, "library")
+    for dirpath, _, filenames in os.walk(charts):
+        if "Chart.yaml" not in filenames or dirpath.startswith(lib):
+            continue
+        with open(os.path.join(dirpath, "Chart.yaml")) as fh:
+            deps = (yaml.safe_load(fh) or {}).get("dependencies") or []
+        target = os.path.join(dirpath, "charts", "library")
+        if any(d.get("name") == "library" for d in deps) and not os.path.exists(target):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copytree(lib, target)
 
 
 # --------------------------------------------------------------------------- helpers

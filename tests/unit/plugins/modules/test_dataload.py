@@ -1,0 +1,274 @@
+"""cloudnative.fluid.dataload against the in-memory API server (tests/unit/fakes.py)."""
+import copy
+import threading
+
+import pytest
+
+from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
+from ansible_collections.cloudnative.fluid.plugins.modules import dataload as M
+
+from fakes import FakeCluster, obj
+
+COMPLETE_COND = {"type": "Complete", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods"}
+FAILED_COND = {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+               "message": "Job has reached the specified backoff limit"}
+
+
+class LabelCluster(FakeCluster):
+    """FakeCluster honouring simple key=value label selectors (the loader pods' job-name)."""
+
+    def list(self, kind, namespace, field_selector=None, label_selector=None, with_version=False):
+        out = super(LabelCluster, self).list(kind, namespace, field_selector=field_selector, with_version=with_version)
+        if not label_selector:
+            return out
+        items = out[0] if with_version else out
+        k, v = label_selector.split("=", 1)
+        items = [i for i in items if ((i.get("metadata") or {}).get("labels") or {}).get(k) == v]
+        return (items, out[1]) if with_version else items
+
+
+def bound_dataset(ns="default", name="cifar10", phase="Bound"):
+    return obj("Dataset", ns, name, spec={"mounts": [
+        {"name": m, "mountPoint": "https://x/%s/" % m} for m in ("hadoop", "spark", "hbase")]},
+        status={"phase": phase})
+
+
+def fluid_dataload(outcome="Complete", delay=None, duration="2s"):
+    """A controller doing what Fluid's DataLoad controller does: finalizer, Executing, then the outcome."""
+    def finish(cluster, ns, name):
+        o = copy.deepcopy(cluster.objects.get(("DataLoad", ns, name)))
+        if o is None:
+            return
+        if outcome == "Failed":
+            term = {"exitCode": 1, "reason": "Error", "message": "Path /hbase does not exist"}
+            p = obj("Pod", ns, name + "-loader-job-abcde", status={"phase": "Failed", "containerStatuses": [
+                {"name": "dataloader", "state": {"terminated": term}}]})
+            p["metadata"]["labels"] = {"job-name": name + "-loader-job"}
+            cluster.put(p)
+        cond = COMPLETE_COND if outcome == "Complete" else FAILED_COND
+        cluster.set_status("DataLoad", ns, name, {"phase": outcome, "duration": duration, "conditions": [cond]})
+
+    def controller(cluster, o):
+        if o["kind"] != "DataLoad":
+            return
+        ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
+        if o["metadata"].get("deletionTimestamp"):
+            cluster.remove("DataLoad", ns, name)
+            return
+        if o.get("status", {}).get("phase"):
+            return
+        o2 = copy.deepcopy(cluster.objects[("DataLoad", ns, name)])
+        o2["metadata"]["finalizers"] = [M.FINALIZER]
+        o2["spec"].setdefault("policy", "Once")  # the CRD's default
+        o2["status"] = {"phase": "Executing", "duration": "Unfinished", "conditions": []}
+        cluster.put(o2)
+        if outcome is None:
+            return
+        if delay:
+            threading.Timer(delay, finish, (cluster, ns, name)).start()
+        else:
+            finish(cluster, ns, name)
+    return controller
+
+
+@pytest.fixture
+def cluster():
+    c = LabelCluster()
+    c.put(bound_dataset())
+    c.controller = fluid_dataload()
+    return c
+
+
+BASE = {"name": "warmup", "dataset": "cifar10", "paths": [{"path": "/hbase", "replicas": 1}], "wait_timeout": 10}
+
+
+def writes(cluster):
+    return [c for c in cluster.calls if c[0] in ("apply", "delete") and not c[-1]]
+
+
+# ---------------------------------------------------------------- building and validation
+
+def params(**kw):
+    base = {k: None for k in M.argument_spec()}
+    base.update(namespace="default", state="present", wait=True, wait_timeout=300)
+    base.update(kw)
+    return base
+
+
+def test_build_dataload():
+    body = M.build_dataload(params(name="warmup", dataset="cifar10", load_metadata=True,
+                                   paths=[{"path": "/hbase", "replicas": 2}, {"path": "/spark", "replicas": None}],
+                                   options={"atomic": True, "n": 3}, node_selector={"zone": "a"},
+                                   tolerations=[{"key": "gpu", "operator": "Exists"}], labels={"team": "ml"},
+                                   spec={"ttlSecondsAfterFinished": 600}))
+    assert body["apiVersion"] == "data.fluid.io/v1alpha1" and body["kind"] == "DataLoad"
+    assert body["metadata"] == {"name": "warmup", "namespace": "default", "labels": {"team": "ml"}}
+    assert body["spec"] == {
+        "dataset": {"name": "cifar10", "namespace": "default"},
+        "loadMetadata": True,
+        "target": [{"path": "/hbase", "replicas": 2}, {"path": "/spark"}],
+        "options": {"atomic": "true", "n": "3"},
+        "nodeSelector": {"zone": "a"},
+        "tolerations": [{"key": "gpu", "operator": "Exists"}],
+        "ttlSecondsAfterFinished": 600,
+    }
+
+
+def test_validation_names_fields():
+    errors = M.validate(params(name="Warm_Up", dataset=None, wait_timeout=0,
+                               paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
+                               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"}))
+    fields = [e.split(":", 1)[0] for e in errors]
+    for f in ("name", "wait_timeout", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
+              "spec.loadMetadata", "spec.dataset", "spec.policy"):
+        assert f in fields, (f, errors)
+
+
+def test_validate_paths_against_mounts():
+    ds = bound_dataset()
+    ok = params(name="w", dataset="cifar10", paths=[{"path": "/"}, {"path": "/hbase"}, {"path": "/spark/data"}])
+    assert M.validate_paths(ok, ds) == []
+    bad = params(name="w", dataset="cifar10", paths=[{"path": "/hbasex"}])
+    [err] = M.validate_paths(bad, ds)
+    assert err.startswith("paths[0].path:") and "/hadoop, /spark, /hbase" in err
+    ds["spec"]["mounts"][0]["path"] = "/"
+    assert M.validate_paths(bad, ds) == []  # a mount at the root: any path may exist
+
+
+# ---------------------------------------------------------------- the module
+
+def test_create_and_wait_complete(run_module, cluster):
+    r = run_module(M, BASE, cluster)
+    assert not r.failed, r
+    assert r["changed"] and r["phase"] == "Complete" and r["duration"] == "2s" and r["duration_seconds"] == 2.0
+    assert r["target"] == [{"path": "/hbase", "replicas": 1}] and r["dataset"] == "cifar10"
+    assert r["conditions"][0]["reason"] == "CompletionsReached" and r["replaced"] is False and r["exists"]
+    stored = cluster.objects[("DataLoad", "default", "warmup")]
+    assert stored["spec"]["target"] == [{"path": "/hbase", "replicas": 1}]
+
+
+def test_wait_by_watch_for_a_slow_loader(run_module, cluster):
+    cluster.controller = fluid_dataload(delay=0.3, duration="1m11s")
+    r = run_module(M, BASE, cluster)
+    assert not r.failed and r["phase"] == "Complete" and r["duration_seconds"] == 71.0
+    assert r["wait_seconds"] >= 0.25
+
+
+def test_second_run_is_unchanged_and_does_not_rerun(run_module, cluster):
+    run_module(M, BASE, cluster)
+    cluster.calls[:] = []
+    r = run_module(M, BASE, cluster)
+    assert not r.failed and r["changed"] is False and r["phase"] == "Complete"
+    assert writes(cluster) == []
+
+
+def test_changed_spec_of_finished_load_replaces_it(run_module, cluster):
+    run_module(M, BASE, cluster)
+    uid_before = cluster.objects[("DataLoad", "default", "warmup")]["metadata"]["uid"]
+    cluster.calls[:] = []
+    r = run_module(M, dict(BASE, paths=[{"path": "/hbase", "replicas": 2}]), cluster, diff=True)
+    assert not r.failed, r
+    assert r["changed"] and r["replaced"] and r["phase"] == "Complete"
+    assert [c[0] for c in writes(cluster)] == ["delete", "apply"]
+    assert cluster.objects[("DataLoad", "default", "warmup")]["spec"]["target"][0]["replicas"] == 2
+    assert r["diff"]["before"]["spec"]["target"][0]["replicas"] == 1
+    assert uid_before  # a new object was created (the fake reuses uids by name)
+
+
+def test_changed_spec_of_running_load_fails(run_module, cluster):
+    cluster.controller = fluid_dataload(outcome=None)
+    r = run_module(M, dict(BASE, wait=False), cluster)
+    assert r["phase"] == "Executing"
+    cluster.calls[:] = []
+    r = run_module(M, dict(BASE, paths=[{"path": "/spark"}]), cluster)
+    assert r.failed and "Executing" in r["msg"] and "state: absent" in r["msg"]
+    assert writes(cluster) == []
+
+
+def test_labels_only_change_in_place(run_module, cluster):
+    run_module(M, BASE, cluster)
+    cluster.calls[:] = []
+    r = run_module(M, dict(BASE, labels={"team": "ml"}), cluster)
+    assert r["changed"] and not r["replaced"]
+    assert [c[0] for c in writes(cluster)] == ["apply"]
+
+
+def test_failed_load_fails_with_the_loaders_reason(run_module, cluster):
+    cluster.controller = fluid_dataload(outcome="Failed", duration="40s")
+    r = run_module(M, BASE, cluster)
+    assert r.failed and r["phase"] == "Failed"
+    assert "BackoffLimitExceeded: Job has reached the specified backoff limit" in r["msg"]
+    assert "warmup-loader-job-abcde: container dataloader exited 1 (Error): Path /hbase does not exist" in r["msg"]
+    assert "40s" in r["msg"]
+
+
+def test_timeout_diagnosis(run_module, cluster):
+    cluster.controller = fluid_dataload(outcome=None)
+    p = obj("Pod", "default", "warmup-loader-job-xyz", status={"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "message": "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."}]})
+    p["metadata"]["labels"] = {"job-name": "warmup-loader-job"}
+    cluster.put(p)
+    r = run_module(M, dict(BASE, wait_timeout=1), cluster)
+    assert r.failed and "Timed out after 1s" in r["msg"]
+    assert "DataLoad default/warmup: phase Executing" in r["msg"]
+    assert "Loader pod warmup-loader-job-xyz Pending: 0/2 nodes are available" in r["msg"]
+
+
+def test_timeout_diagnosis_dataset_not_bound(run_module, cluster):
+    cluster.put(bound_dataset(phase="NotBound"))
+    cluster.controller = None
+    r = run_module(M, dict(BASE, wait_timeout=1), cluster)
+    assert r.failed and "is NotBound, not Bound" in r["msg"]
+    assert "No status has ever been written" in r["msg"]
+
+
+def test_missing_dataset_fails_before_writing(run_module, cluster):
+    r = run_module(M, dict(BASE, dataset="nope"), cluster)
+    assert r.failed and r["msg"].startswith("dataset: Dataset default/nope does not exist")
+    assert writes(cluster) == []
+
+
+def test_path_outside_mounts_fails_before_writing(run_module, cluster):
+    r = run_module(M, dict(BASE, paths=[{"path": "/hbsae"}]), cluster)
+    assert r.failed and "paths[0].path: '/hbsae' is not under any mount" in r["msg"]
+    assert writes(cluster) == []
+
+
+def test_check_mode_writes_nothing(run_module, cluster):
+    r = run_module(M, BASE, cluster, check=True)
+    assert r["changed"] and r["exists"] and r["phase"] == ""
+    assert writes(cluster) == []
+    assert ("DataLoad", "default", "warmup") not in cluster.objects
+
+
+def test_check_mode_missing_dataset_warns(run_module, cluster):
+    r = run_module(M, dict(BASE, dataset="later"), cluster, check=True)
+    assert not r.failed and r["changed"]
+    assert any("does not exist" in str(w) for w in r.get("warnings", []))
+
+
+def test_absent_deletes_and_waits(run_module, cluster):
+    run_module(M, BASE, cluster)
+    r = run_module(M, {"name": "warmup", "state": "absent", "wait_timeout": 10}, cluster)
+    assert r["changed"] and not r["exists"]
+    assert ("DataLoad", "default", "warmup") not in cluster.objects
+    r = run_module(M, {"name": "warmup", "state": "absent"}, cluster)
+    assert r["changed"] is False
+
+
+def test_absent_check_mode(run_module, cluster):
+    run_module(M, BASE, cluster)
+    cluster.calls[:] = []
+    r = run_module(M, {"name": "warmup", "state": "absent"}, cluster, check=True)
+    assert r["changed"] and writes(cluster) == []
+    assert ("DataLoad", "default", "warmup") in cluster.objects
+
+
+def test_fluid_not_installed(run_module):
+    r = run_module(M, BASE, LabelCluster(fluid_installed=False))
+    assert r.failed and "cloudnative.fluid.fluid" in r["msg"]
+
+
+def test_operation_failure_without_details():
+    assert "no reason" in O.operation_failure({"status": {"phase": "Failed"}})

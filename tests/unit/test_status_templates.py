@@ -1,0 +1,137 @@
+"""The templates of playbooks/status.yml, rendered by Ansible's own Templar with dataset_info's facts.
+
+Edge cases a cluster rarely shows on demand: no Dataset, a Dataset without status or runtime, nodes or
+pods that could not be read, text from the API that contains markup.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+
+from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEMPLATES = os.path.join(ROOT, "playbooks", "templates")
+
+
+# Rendered in a child process: controller-side templating changes process-wide state of ansible-core
+# (how module warnings are reported), which would leak into the module tests of the same session.
+RENDER = """
+import json, sys
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+path, variables = json.load(sys.stdin)
+with open(path) as fh:
+    src = fh.read()
+sys.stdout.write(Templar(loader=DataLoader(), variables=variables).template(trust_as_template(src)))
+"""
+
+
+def render(name, datasets, **extra):
+    variables = {"status_info": {"datasets": datasets}, "status_namespace": ""}
+    variables.update(extra)
+    proc = subprocess.run([sys.executable, "-c", RENDER], input=json.dumps([os.path.join(TEMPLATES, name), variables]),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def ds_obj(ns, name, capacity="12.00GiB", cached="33.75KiB", pct="13.6%", phase="Bound"):
+    return {"metadata": {"name": name, "namespace": ns, "uid": "u"},
+            "status": {"phase": phase, "ufsTotal": "247.87KiB", "fileNum": "15",
+                       "cacheStates": {"cacheCapacity": capacity, "cached": cached, "cachedPercentage": pct,
+                                       "cacheHitRatio": "50.0%", "localHitRatio": "20.0%", "remoteHitRatio": "30.0%"}}}
+
+
+def runtime_obj(name, ready=1, desired=2):
+    return {"metadata": {"name": name}, "spec": {"replicas": desired}, "status": {
+        "masterPhase": "Ready", "masterNumberReady": 1, "desiredMasterNumberScheduled": 1,
+        "workerPhase": "PartialReady" if ready < desired else "Ready", "workerNumberReady": ready,
+        "desiredWorkerNumberScheduled": desired, "fusePhase": "Ready"}}
+
+
+def node_obj(name, ns, ds, cap):
+    return {"metadata": {"name": name, "labels": {"fluid.io/s-%s-%s" % (ns, ds): "true",
+                                                  "fluid.io/s-h-alluxio-t-%s-%s" % (ns, ds): cap}}}
+
+
+def pod_obj(name, phase, message=None, node=None):
+    st = {"phase": phase, "conditions": []}
+    if message:
+        st["conditions"].append({"type": "PodScheduled", "status": "False", "message": message})
+    return {"metadata": {"name": name}, "spec": {"nodeName": node, "volumes": [
+        {"name": "d", "persistentVolumeClaim": {"claimName": "cifar10"}}]}, "status": st}
+
+
+@pytest.fixture
+def facts():
+    nodes = [node_obj("n196", "a", "cifar10", "24GiB"), node_obj("n194", "b", "spark", "4GiB"),
+             node_obj("n194b", "a", "cifar10", "24GiB")]
+    pods = [pod_obj("nginx-0", "Running", node="n196"),
+            pod_obj("nginx-1", "Pending", "0/2 nodes: <script>alert(1)</script> didn't match PersistentVolume's node affinity")]
+    return [
+        O.dataset_facts(ds_obj("a", "cifar10", capacity="24.00GiB"), "AlluxioRuntime", runtime_obj("cifar10"),
+                        nodes=nodes, pods=pods),
+        O.dataset_facts(ds_obj("b", "spark", capacity="12.00GiB", cached="0.00B", pct="0.0%"), "AlluxioRuntime",
+                        runtime_obj("spark", 1, 1), nodes=nodes, pods=[]),
+        O.dataset_facts({"metadata": {"name": "fresh", "namespace": "c"}}, None, None, nodes=None, pods=None),
+    ]
+
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super(Tags, self).__init__()
+        self.tags, self.rects = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "rect":
+            self.rects.append(dict(attrs))
+
+
+def test_html_renders_facts_to_scale_and_escapes_api_text(facts):
+    html = render("fluid-status.html.j2", facts)
+    page = Tags()
+    page.feed(html)
+    assert "script" not in page.tags  # the pod's message is text, not markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    caps = [r for r in page.rects if r.get("class") == "capacity"]
+    assert [float(r["width"]) for r in caps] == [440.0, 220.0, 0.0]  # 24GiB, 12GiB, unknown: one scale
+    cached = [r for r in page.rects if r.get("class") == "cached"]
+    assert float(cached[0]["width"]) == 2.0  # 33.75KiB of 24GiB is less than a pixel: still visible
+    assert float(cached[1]["width"]) == 0.0
+    pct = [r for r in page.rects if r.get("class") == "percent"]
+    assert abs(float(pct[0]["width"]) - 0.136 * 440) < 0.1
+    assert 'data-dataset="a/cifar10" data-bytes="25769803776">24GiB' in html
+    assert html.count('<tr data-node=') == 3
+    assert "no status" in html and "not read" in html
+
+
+def test_html_without_datasets():
+    html = render("fluid-status.html.j2", [], status_namespace="ml")
+    assert "No Dataset found." in html and "in namespace ml" in html
+    assert "<svg" not in html
+
+
+def test_text_tables(facts):
+    overview = render("status-overview.txt.j2", facts).strip().splitlines()
+    assert overview[0].split()[:3] == ["NAMESPACE/NAME", "PHASE", "DATA"]
+    assert re.match(r"^a/cifar10\s+Bound\s+247\.87KiB\s+33\.75KiB\s+24\.00GiB\s+13\.6%\s+1/2\s+n194b, n196$", overview[1])
+    assert overview[3].startswith("c/fresh") and "(unreadable)" in overview[3]
+    # columns line up under their headers
+    assert overview[1].index("Bound") == overview[2].index("Bound") == overview[0].index("PHASE")
+    assert overview[1].index("1/2") + 3 == overview[0].index("WORKERS") + len("WORKERS")
+    detail = render("status-dataset.txt.j2", [], status_ds=facts[0]).strip().splitlines()
+    assert detail[0] == "a/cifar10: Bound (AlluxioRuntime cifar10)"
+    assert "33.75KiB cached of 24.00GiB (13.6% of the data); hit ratio 50.0% (local 20.0%, remote 30.0%)" in detail[2]
+    assert detail[3].strip() == "runtime    master Ready 1/1 | worker PartialReady 1/2 | fuse Ready 0/0"
+    assert any("nginx-1 Pending: 0/2 nodes" in line for line in detail)
+    fresh = render("status-dataset.txt.j2", [], status_ds=facts[2]).strip().splitlines()
+    assert fresh[0] == "c/fresh: no status yet (no runtime)"
+    assert any("(nodes not readable)" in line for line in fresh)
+    empty = render("status-overview.txt.j2", []).strip().splitlines()
+    assert empty[-1] == "(no Dataset)"
