@@ -148,7 +148,7 @@ NGINX = {
              "selector": {"matchLabels": {"app": "nginx"}},
              "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {
                  "hostNetwork": True,
-                 "containers": [{"name": "nginx", "image": "nginx", "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                 "containers": [{"name": "nginx", "image": "nginx", "ports": [{"containerPort": 18082, "protocol": "TCP"}],
                                  "volumeMounts": [{"name": "cifar10", "mountPath": "/data"}]}],
                  "volumes": [{"name": "cifar10", "persistentVolumeClaim": {"claimName": "cifar10"}}]}}}}
 

@@ -7,6 +7,9 @@ GPU_LABEL = "aliyun.accelerator/nvidia_name"
 GPU_VALUE = "Tesla-V100-SXM2-16GB"
 NODE_194 = "cn-hongkong.172.31.136.194"
 NODE_196 = "cn-hongkong.172.31.136.196"
+# the seed's nginx used host port 80 (one pod per node); a port of its own per test, so the
+# demo workload (site.yml) on the same cluster does not take it
+HOST_PORT = 18080
 
 
 def VOLUME_AFFINITY_CONFLICT(message):
@@ -56,6 +59,7 @@ def _events(kube, namespace, pod):
 
 
 def test_seed_scheduling_story_with_real_scheduler(kube, namespace):
+    kube.run("label", "node", NODE_194, GPU_LABEL + "-")  # the seed's start: only ...196 has the GPU label
     pv = "seed-" + namespace
     kube.apply({
         "apiVersion": "v1", "kind": "PersistentVolume",
@@ -82,7 +86,7 @@ def test_seed_scheduling_story_with_real_scheduler(kube, namespace):
                          # the seed's pod: host network and port 80, so one pod per node
                          "hostNetwork": True,
                          "containers": [{"name": "nginx", "image": "nginx",
-                                         "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                                         "ports": [{"containerPort": HOST_PORT, "protocol": "TCP"}],
                                          "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
                          "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "cifar10"}}]}}}})
         pods = kube.wait_for(

@@ -17,6 +17,9 @@ GPU_LABEL = "aliyun.accelerator/nvidia_name"
 GPU_VALUE = "Tesla-V100-SXM2-16GB"
 NODE_194 = "cn-hongkong.172.31.136.194"
 NODE_196 = "cn-hongkong.172.31.136.196"
+# the seed's nginx used host port 80 (one pod per node); a port of its own per test, so the
+# demo workload (site.yml) on the same cluster does not take it
+HOST_PORT = 18081
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "hack", "cluster", "fixtures")
 
 
@@ -62,6 +65,7 @@ def test_fixture_server_serves_the_fixtures(cluster):
 @pytest.fixture
 def ns(kube):
     name = "seed-" + uuid.uuid4().hex[:6]
+    kube.run("label", "node", NODE_194, GPU_LABEL + "-")  # the seed's start: only ...196 has the GPU label
     kube.run("create", "namespace", name)
     yield name
     kube.run("label", "node", NODE_194, GPU_LABEL + "-", check=False)
@@ -121,7 +125,7 @@ def test_seed_story_with_real_fluid_controllers(kube, cluster, fluid, ns):
                  "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {
                      "hostNetwork": True,
                      "containers": [{"name": "nginx", "image": "nginx",
-                                     "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                                     "ports": [{"containerPort": HOST_PORT, "protocol": "TCP"}],
                                      "volumeMounts": [{"name": "cifar10", "mountPath": "/data"}]}],
                      "volumes": [{"name": "cifar10", "persistentVolumeClaim": {"claimName": "cifar10"}}]}}}})
     pods = kube.wait_for(("pods", "-n", ns, "-l", "app=nginx"), lambda p: len(p["items"]) == 2 and sorted(
