@@ -425,9 +425,19 @@ def ensure_supervisor(lay):
         time.sleep(0.2)
 
 
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def down(args):
     lay = Layout()
     pid = read_pid("supervisor")
+    owners = cluster_processes()
+    if pid and pid_alive(pid):
+        owners[pid] = "supervisor"
+    ports_before = listening_ports(owners)
     if pid and pid_alive(pid):
         os.killpg(pid, signal.SIGTERM)
         for _ in range(100):
@@ -444,27 +454,54 @@ def down(args):
     if os.path.isdir(CLUSTER_DIR) and os.path.exists(lay.tool("kwokctl")):
         kwokctl(lay, "delete", "cluster", check=False)
     shutil.rmtree(CLUSTER_DIR, ignore_errors=True)
-    left = cluster_processes()
+    left = stop_leftovers()
     if left:
         sys.exit("processes of the cluster still running after cluster-down: %s" % left)
+    # a process that is exiting may hold its sockets a moment longer: wait until they are closed
+    deadline = time.time() + 15
+    still = [p for p in ports_before if port_open(p)]
+    while still and time.time() < deadline:
+        time.sleep(0.2)
+        still = [p for p in still if port_open(p)]
+    if still:
+        sys.exit("ports of the cluster still listening after cluster-down: %s" % still)
     log("cluster %r is down; no process of it is left" % NAME)
 
 
 def cluster_processes():
-    """{pid: cmdline} of every process started for this cluster (their command
-    lines or working folder mention the work folder)."""
+    """{pid: cmdline} of every process started for this cluster: kwokctl runs the control plane
+    in the cluster's folder, the supervisor runs its children in the work folder."""
     out = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
-            cmd = open("/proc/%s/cmdline" % pid, "rb").read().replace(b"\0", b" ").decode(errors="replace")
             cwd = os.readlink("/proc/%s/cwd" % pid)
+            cmd = open("/proc/%s/cmdline" % pid, "rb").read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if WORK in cmd or cwd.startswith(WORK):
+        if cwd == WORK or cwd.startswith(WORK + os.sep):
             out[int(pid)] = cmd[:160]
     return out
+
+
+def stop_leftovers(grace=5.0):
+    """Terminate processes of the cluster that outlived their parent (a supervisor killed -9,
+    say): SIGTERM, then SIGKILL after the grace period. Returns those still alive."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        left = cluster_processes()
+        for pid in left:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.time() + grace
+        while left and time.time() < deadline:
+            time.sleep(0.1)
+            left = {p: c for p, c in left.items() if pid_alive(p)}
+        if not left:
+            return {}
+    return cluster_processes()
 
 
 def listening_ports(pids):
