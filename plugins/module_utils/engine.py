@@ -49,6 +49,28 @@ class Desired(object):
         return "%s %s/%s" % (self.kind, self.namespace, self.name)
 
 
+def str_map(d):
+    """A mapping with string values, as labels, annotations and Fluid's options want (booleans as true/false)."""
+    out = {}
+    for k, v in (d or {}).items():
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        out[str(k)] = "" if v is None else str(v)
+    return out
+
+
+def fluid_object(kind, item, spec):
+    """The data.fluid.io object of one item: name, namespace, labels, annotations, and spec with the
+    item's own `spec` option merged last."""
+    metadata = {"name": item["name"], "namespace": item["namespace"]}
+    if item.get("labels"):
+        metadata["labels"] = str_map(item["labels"])
+    if item.get("annotations"):
+        metadata["annotations"] = str_map(item["annotations"])
+    return {"apiVersion": F.API_VERSION, "kind": kind, "metadata": metadata,
+            "spec": deep_merge(spec, item.get("spec"))}
+
+
 def deep_merge(base, extra):
     """extra merged into a copy of base: mappings recursively, anything else replaced."""
     out = copy.deepcopy(base)

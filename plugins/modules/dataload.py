@@ -362,15 +362,6 @@ def validate_paths(params, dataset):
     return errors
 
 
-def _str_map(d):
-    out = {}
-    for k, v in (d or {}).items():
-        if isinstance(v, bool):
-            v = "true" if v else "false"
-        out[str(k)] = "" if v is None else str(v)
-    return out
-
-
 def build_dataload(params):
     """The DataLoad object (a dict) for the module's options."""
     spec = {"dataset": {"name": params["dataset"], "namespace": params["namespace"]}}
@@ -385,22 +376,12 @@ def build_dataload(params):
     if target:
         spec["target"] = target
     if params.get("options"):
-        spec["options"] = _str_map(params["options"])
+        spec["options"] = engine.str_map(params["options"])
     if params.get("node_selector"):
-        spec["nodeSelector"] = _str_map(params["node_selector"])
+        spec["nodeSelector"] = engine.str_map(params["node_selector"])
     if params.get("tolerations"):
         spec["tolerations"] = params["tolerations"]
-    metadata = {"name": params["name"], "namespace": params["namespace"]}
-    if params.get("labels"):
-        metadata["labels"] = _str_map(params["labels"])
-    if params.get("annotations"):
-        metadata["annotations"] = _str_map(params["annotations"])
-    return {
-        "apiVersion": F.API_VERSION,
-        "kind": KIND,
-        "metadata": metadata,
-        "spec": engine.deep_merge(spec, params.get("spec")),
-    }
+    return engine.fluid_object(KIND, params, spec)
 
 
 def finished_or_gone(obj):

@@ -523,15 +523,6 @@ def validate_item(item):
     return errors
 
 
-def _str_map(d):
-    out = {}
-    for k, v in (d or {}).items():
-        if isinstance(v, bool):
-            v = "true" if v else "false"
-        out[str(k)] = "" if v is None else str(v)
-    return out
-
-
 def node_selector_from(item):
     """spec.nodeAffinity.required from node_selector and/or node_affinity (None when neither is set)."""
     exprs = [{"key": k, "operator": "In", "values": [str(v)]} for k, v in sorted((item.get("node_selector") or {}).items())]
@@ -557,7 +548,7 @@ def build_dataset(item):
         if m.get("path") is not None:
             mount["path"] = m["path"]
         if m.get("options"):
-            mount["options"] = _str_map(m["options"])
+            mount["options"] = engine.str_map(m["options"])
         if m.get("encrypt_options"):
             mount["encryptOptions"] = [
                 {"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret_name"], "key": e["secret_key"]}}}
@@ -581,17 +572,7 @@ def build_dataset(item):
         spec["accessModes"] = item["access_modes"]
     if item.get("owner"):
         spec["owner"] = {k: item["owner"][k] for k in ("uid", "gid", "user", "group")}
-    metadata = {"name": item["name"], "namespace": item["namespace"]}
-    if item.get("labels"):
-        metadata["labels"] = _str_map(item["labels"])
-    if item.get("annotations"):
-        metadata["annotations"] = _str_map(item["annotations"])
-    return {
-        "apiVersion": F.API_VERSION,
-        "kind": KIND,
-        "metadata": metadata,
-        "spec": engine.deep_merge(spec, item.get("spec")),
-    }
+    return engine.fluid_object(KIND, item, spec)
 
 
 def secret_values(item):

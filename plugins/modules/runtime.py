@@ -639,15 +639,6 @@ def validate_item(item, wait_min_workers=None):
     return errors
 
 
-def _str_map(d):
-    out = {}
-    for k, v in (d or {}).items():
-        if isinstance(v, bool):
-            v = "true" if v else "false"
-        out[str(k)] = "" if v is None else str(v)
-    return out
-
-
 def _ratio_str(value):
     return ("%.6f" % value).rstrip("0").rstrip(".")
 
@@ -658,17 +649,17 @@ def build_component(kind, opts):
     if opts.get("jvm_options"):
         out["jvmOptions"] = list(opts["jvm_options"])
     if opts.get("properties"):
-        out["properties"] = _str_map(opts["properties"])
+        out["properties"] = engine.str_map(opts["properties"])
     if opts.get("node_selector"):
-        out["nodeSelector"] = _str_map(opts["node_selector"])
+        out["nodeSelector"] = engine.str_map(opts["node_selector"])
     if opts.get("resources"):
-        out["resources"] = {k: (_str_map(v) if k in ("requests", "limits") else v) for k, v in opts["resources"].items()}
+        out["resources"] = {k: (engine.str_map(v) if k in ("requests", "limits") else v) for k, v in opts["resources"].items()}
     if opts.get("image"):
         out["image"] = opts["image"]
     if opts.get("image_tag"):
         out["imageTag"] = str(opts["image_tag"])
     if opts.get("env"):
-        env = _str_map(opts["env"])
+        env = engine.str_map(opts["env"])
         out["env"] = env if caps["env"] == "map" else [{"name": k, "value": env[k]} for k in sorted(env)]
     return out
 
@@ -697,7 +688,7 @@ def build_runtime(item):
             if built:
                 spec[comp] = built
     if item.get("properties"):
-        spec["properties"] = _str_map(item["properties"])
+        spec["properties"] = engine.str_map(item["properties"])
     version = {}
     if item.get("image"):
         version["image"] = item["image"]
@@ -705,13 +696,7 @@ def build_runtime(item):
         version["imageTag"] = str(item["image_tag"])
     if version:
         spec[caps["version"]] = version
-    metadata = {"name": item["name"], "namespace": item["namespace"]}
-    if item.get("labels"):
-        metadata["labels"] = _str_map(item["labels"])
-    if item.get("annotations"):
-        metadata["annotations"] = _str_map(item["annotations"])
-    return {"apiVersion": F.API_VERSION, "kind": kind, "metadata": metadata,
-            "spec": engine.deep_merge(spec, item.get("spec"))}
+    return engine.fluid_object(kind, item, spec)
 
 
 def secret_values(item):
