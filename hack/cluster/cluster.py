@@ -13,6 +13,8 @@ Established, restarting whatever crashes.
     cluster.py up        build, start, wait for Ready (idempotent)
     cluster.py down      stop everything; no process or port is left
     cluster.py status    `key: value` lines other tools and tests read
+    cluster.py restart-component NAME [--down S]   SIGKILL + restart (fault tests)
+    cluster.py pause|resume CHILD                  SIGSTOP/SIGCONT a supervised child
 
 Everything listens on 127.0.0.1 and logs to the work folder (.work/ or
 $FLUID_CLUSTER_WORKDIR).
@@ -301,6 +303,10 @@ def write_kwokctl_config(lay):
             # nodes are fake: reach their kubelet API (KWOK) at 127.0.0.1, never by name
             {"name": "kube-apiserver", "extraArgs": [
                 {"key": "kubelet-preferred-address-types", "value": "InternalIP"}]},
+            # one instance each, nothing to elect: with leader election they exit when an API
+            # server outage outlasts their lease renewal, and no kubelet restarts them here
+            {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
+            {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
             # exec into a pod runs local commands found on kwok's PATH: the
             # Alluxio CLI simulator's `alluxio` comes first
             {"name": "kwok-controller", "extraArgs": [{"key": "node-ip", "value": "127.0.0.1"}],
@@ -564,6 +570,8 @@ def status(args):
         sup_alive = sp and pid_alive(sp)
         alive = sup_alive and st.get("pid") and pid_alive(st["pid"])
         state = st.get("state", "?") if alive or (sup_alive and st.get("state") == "Waiting") else "Stopped"
+        if alive and proc_state(st["pid"]) == "T":
+            state = "Paused"
         if st.get("restarts"):
             state += " (restarts: %d)" % st["restarts"]
         lines.append((name, state))
@@ -571,6 +579,107 @@ def status(args):
         print("%s: %s" % (k, v))
     if args.require_ready and not ready:
         sys.exit(1)
+
+
+# --------------------------------------------------------------------------- faults
+
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller")
+
+
+def component_pid(name):
+    """pid of a control-plane component kwokctl runs (kube-apiserver, etcd, ...), from its pid file."""
+    try:
+        return int(open(os.path.join(CLUSTER_DIR, "pids", name + ".pid")).read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def proc_state(pid):
+    """The one-letter state of a process (R, S, T for stopped, Z for a zombie), None when gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError, TypeError):
+        return None
+
+
+def restart_component(args):
+    """SIGKILL one control-plane component (a crash, no graceful shutdown), keep it down for
+    --down seconds, then start it again the way kwokctl does (`kwokctl start cluster` starts
+    every component whose pid is not running, with the command line saved in kwok.yaml)."""
+    lay = Layout()
+    pid = component_pid(args.component)
+    if not pid or not pid_alive(pid):
+        sys.exit("%s is not running (no live pid in %s)" % (args.component, os.path.join(CLUSTER_DIR, "pids")))
+    t0 = time.time()
+    os.kill(pid, signal.SIGKILL)
+    while proc_state(pid) not in (None, "Z"):
+        if time.time() - t0 > 30:
+            sys.exit("%s (pid %d) did not die after SIGKILL" % (args.component, pid))
+        time.sleep(0.05)
+    # a zombie still answers kill(pid, 0), which is kwokctl's "is it running": without its pid
+    # file kwokctl starts it again however long the zombie waits for its reaper
+    try:
+        os.remove(os.path.join(CLUSTER_DIR, "pids", args.component + ".pid"))
+    except OSError:
+        pass
+    log("killed %s (pid %d) in %.1f s" % (args.component, pid, time.time() - t0))
+    time.sleep(args.down)
+    start_components(lay)
+    # a component that lost its leader lease during the outage exits a little later (clusters
+    # created before leader election was turned off): restart it as a kubelet would
+    settle = time.time() + args.settle
+    while time.time() < settle:
+        if any(proc_state(component_pid(n)) in (None, "Z") for n in COMPONENTS):
+            start_components(lay)
+        time.sleep(0.5)
+    log("%s restarted (pid %s); API ready %.1f s after the kill" % (
+        args.component, component_pid(args.component), time.time() - t0))
+
+
+def start_components(lay, args=None):
+    """Start every control-plane component that is not running (kwokctl start cluster), wait for the API.
+    kube-controller-manager and kube-scheduler exit when they lose their leader lease during a long
+    API outage; this brings them back too."""
+    kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s", capture=True)
+    deadline = time.time() + 120
+    while not api_ready(lay):
+        if time.time() > deadline:
+            sys.exit("kube-apiserver not ready 120 s after `kwokctl start cluster`; see %s" % CLUSTER_DIR)
+        time.sleep(0.2)
+    down = [n for n in COMPONENTS if proc_state(component_pid(n)) in (None, "Z")]
+    if down:
+        sys.exit("not running after `kwokctl start cluster`: %s" % ", ".join(down))
+
+
+def supervised_pid(name):
+    try:
+        sup = json.load(open(os.path.join(RUN, "supervisor.json")))
+    except (OSError, ValueError):
+        sup = {}
+    child = (sup.get("children") or {}).get(name)
+    if child is None:
+        sys.exit("no supervised child %r (known: %s)" % (name, ", ".join(sorted((sup.get("children") or {})))))
+    if not child.get("pid") or not pid_alive(child["pid"]):
+        sys.exit("%s is not running (state %s)" % (name, child.get("state")))
+    return child["pid"]
+
+
+def pause(args):
+    """SIGSTOP a supervised child: the process stays (the supervisor sees nothing to restart) but does
+    nothing -- a hung controller, as a deadlocked or CPU-starved pod would be. `resume` SIGCONTs it."""
+    pid = supervised_pid(args.child)
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.time() + 10
+    while proc_state(pid) != "T" and time.time() < deadline:
+        time.sleep(0.05)
+    log("%s (pid %d) paused" % (args.child, pid))
+
+
+def resume(args):
+    pid = supervised_pid(args.child)
+    os.kill(pid, signal.SIGCONT)
+    log("%s (pid %d) resumed" % (args.child, pid))
 
 
 # --------------------------------------------------------------------------- supervisor
@@ -734,6 +843,20 @@ def main():
     s.set_defaults(fn=status)
     sub.add_parser("supervise").set_defaults(fn=supervise)
     sub.add_parser("ports", help="TCP ports the cluster's processes listen on").set_defaults(fn=ports)
+    r = sub.add_parser("restart-component", help="SIGKILL a control-plane component, then start it as kwokctl does")
+    r.add_argument("component", choices=COMPONENTS)
+    r.add_argument("--down", type=float, default=0.0, help="seconds to keep it down before restarting")
+    r.add_argument("--settle", type=float, default=3.0,
+                   help="seconds to watch the other components afterwards, restarting any that exited")
+    r.set_defaults(fn=restart_component)
+    sub.add_parser("apply-nodes", help="create the nodes of nodes.yaml that are missing (after a test deleted one)"
+                   ).set_defaults(fn=lambda a: log("%d node(s) in nodes.yaml" % apply_nodes(Layout())))
+    sub.add_parser("start-components", help="start control-plane components that are not running").set_defaults(
+        fn=lambda a: start_components(Layout(), a))
+    for name, fn in (("pause", pause), ("resume", resume)):
+        p = sub.add_parser(name, help="SIGSTOP/SIGCONT a supervised child (e.g. alluxioruntime-controller)")
+        p.add_argument("child")
+        p.set_defaults(fn=fn)
     args = ap.parse_args()
     args.fn(args)
 
