@@ -61,6 +61,7 @@ _CORE = {
     "PersistentVolume": ("persistentvolumes", False),
     "Event": ("events", True),
     "Namespace": ("namespaces", False),
+    "Secret": ("secrets", True),
 }
 
 

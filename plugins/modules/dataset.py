@@ -35,7 +35,9 @@ attributes:
     details: Changes are computed by a server-side dry run, so the API server validates them and nothing is written.
   diff_mode:
     support: full
-    details: The diff shows the labels, annotations and spec of each Dataset, before and after.
+    details:
+      - The diff shows the labels, annotations and spec of each Dataset, before and after, and the keys of each
+        Secret of O(secrets) with their values masked.
   platform:
     support: full
     platforms: posix
@@ -189,6 +191,36 @@ options:
       - Any further C(spec) fields, with Fluid's camelCase names (for example C(sharedOptions), C(dataRestoreLocation)).
         Merged last over the fields built from the typed options; mappings merge, everything else replaces.
     type: dict
+  secrets:
+    description:
+      - Kubernetes Secrets that O(mounts[].encrypt_options) read, created or updated (server-side apply, field
+        manager C(cloudnative.fluid)) in the Dataset's namespace before the Dataset is applied.
+      - Every value is kept out of the output, including C(-vvv), C(--diff) and errors. Changes are found by
+        decoding the stored Secret in memory and comparing it with O(secrets[].string_data), and by comparing the
+        keys this module applied before with the keys given; the diff and the result only name keys, each value
+        shown as C(********).
+      - Keys of the Secret set by others are kept; a key this module applied before and that is no longer listed
+        is removed.
+      - Every O(mounts[].encrypt_options[].secret_name) must be declared here or already exist in the namespace (with
+        that O(mounts[].encrypt_options[].secret_key)); otherwise the task fails before anything is written.
+      - With O(state=absent) the listed Secrets are deleted after the Dataset, but only those this module created
+        (label C(app.kubernetes.io/managed-by=cloudnative.fluid)); Secrets made by other tools are kept.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Secret name (the O(mounts[].encrypt_options[].secret_name) that refers to it).
+        type: str
+        required: true
+      string_data:
+        description:
+          - The Secret's keys and their values as plain text (the module base64-encodes them). Values are C(no_log).
+          - Required with O(state=present).
+        type: dict
+      type:
+        description: The Secret's C(type). Kubernetes cannot change it once the Secret exists.
+        type: str
+        default: Opaque
 seealso:
   - module: cloudnative.fluid.runtime
   - name: Fluid Dataset API
@@ -275,6 +307,28 @@ EXAMPLES = r"""
             secret_name: oss-credentials
             secret_key: secret
     access_modes: [ReadOnlyMany]
+    wait: false
+
+# The same, with the Secret declared by the task (values from Ansible Vault; never printed, even with -vvv).
+- name: Dataset from an OSS bucket and its credentials
+  cloudnative.fluid.dataset:
+    name: imagenet
+    namespace: training
+    secrets:
+      - name: oss-credentials
+        string_data:
+          id: "{{ vault_oss_access_key_id }}"
+          secret: "{{ vault_oss_access_key_secret }}"
+    mounts:
+      - name: imagenet
+        mount_point: oss://my-bucket/imagenet/
+        encrypt_options:
+          - name: fs.oss.accessKeyId
+            secret_name: oss-credentials
+            secret_key: id
+          - name: fs.oss.accessKeySecret
+            secret_name: oss-credentials
+            secret_key: secret
     wait: false
 
 # Many Datasets in one task: validated together, awaited together.
@@ -368,15 +422,24 @@ datasets:
       description: Seconds from the start of the wait until this Dataset got there; 0 when not waited.
       type: float
       sample: 0.05
+    secrets:
+      description:
+        - The Secrets of O(secrets) for this Dataset, without their values. C(action) is
+          V(create), V(update), V(delete) or V(none).
+      type: list
+      elements: dict
+      sample: [{name: oss-credentials, namespace: default, changed: true, action: create, keys: [access-key, secret-key]}]
 """
 
 import copy
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import engine
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets as S
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
+    ApiError,
     AnsibleK8SModule,
     connect,
     ensure_k8s_core,
@@ -427,6 +490,7 @@ ITEM_SPEC = dict(
     labels=dict(type="dict"),
     annotations=dict(type="dict"),
     spec=dict(type="dict"),
+    secrets=dict(type="list", elements="dict", options=S.SECRET_SPEC),
 )
 PER_ITEM_ONLY = [k for k in ITEM_SPEC if k not in ("name", "namespace", "state")]
 
@@ -479,6 +543,7 @@ def validate_item(item):
     p = item["prefix"]
     errors = V.resource_name(p + "name", item.get("name"), "Dataset")
     errors += V.namespace_name(p + "namespace", item.get("namespace"))
+    errors += S.validate(p, item.get("secrets"), present=item.get("state") != "absent")
     if item.get("state") == "absent":
         return errors
     mounts = item.get("mounts") or []
@@ -607,6 +672,48 @@ def targets_for(desired):
     return [Target(KIND, desired.namespace, desired.name, F.is_bound)]
 
 
+def secret_plans(module, client, items):
+    """{item where: [SecretPlan]} for the present items' secrets, compared with the cluster; fails (before
+    anything is written) when an encrypt_options Secret is neither declared nor present, or a type differs."""
+    plans, errors = {}, []
+    for item in items:
+        if item["state"] != "present":
+            plans[item["where"]] = [S.DeletePlan(item["namespace"], s["name"]) for s in item.get("secrets") or []]
+            continue
+        entries = item.get("secrets") or []
+        declared = dict((s["name"], set(str(k) for k in s["string_data"])) for s in entries)
+        try:
+            errs, warns = S.check_references(client, item, declared)
+            errors += errs
+            for w in warns:
+                module.warn(w)
+            item_plans = [S.SecretPlan(item["namespace"], s, "%ssecrets[%d]" % (item["prefix"], i))
+                          for i, s in enumerate(entries)]
+            S.plan_all(client, item_plans)
+        except ValueError as e:
+            errors.append(str(e))
+            continue
+        except ApiError as e:
+            module.fail_json(msg="%s: could not read the Secrets of secrets or encrypt_options in namespace %s "
+                                 "(nothing was changed): %s" % (item["where"], item["namespace"], e))
+        plans[item["where"]] = item_plans
+    if errors:
+        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
+    return plans
+
+
+def delete_secrets(module, client, items, plans):
+    """state=absent: delete the listed Secrets this module created, once the Dataset is deleted."""
+    for item in items:
+        for pl in plans.get(item["where"], []):
+            if pl.action != "delete":
+                continue
+            try:
+                pl.resolve(client, module.check_mode)
+            except ApiError as e:
+                module.fail_json(msg="%s: the Dataset was deleted but %s was not: %s" % (item["where"], pl.ref, e))
+
+
 def main():
     module = AnsibleK8SModule(
         argument_spec=argument_spec(),
@@ -629,6 +736,13 @@ def main():
     if errors:
         module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
 
+    for item in items:
+        for value in S.values(item.get("secrets")):
+            module._module.no_log_values.add(value)
+
+    client = connect(module)
+    plans = secret_plans(module, client, items)
+
     desired = []
     for item in items:
         for value in secret_values(item):
@@ -639,7 +753,10 @@ def main():
         body = build_dataset(item) if item["state"] == "present" else None
         desired.append(engine.Desired(KIND, item["namespace"], item["name"], item["state"], body, item["where"]))
 
-    client = connect(module)
+    try:
+        S.apply_all(client, [pl for pls in plans.values() for pl in pls if pl.action != "delete"], module.check_mode)
+    except ApiError as e:
+        module.fail_json(msg="Could not apply a Secret of secrets (nothing else was changed): %s" % e)
     engine.apply_all(module, client, desired)
     for d in desired:
         for w in d.warnings:
@@ -656,13 +773,18 @@ def main():
             if d.state == "present":
                 objects[(KIND, d.namespace, d.name)] = client.get(KIND, d.namespace, d.name)
 
+    if not failure:
+        delete_secrets(module, client, items, plans)
     results = []
-    for d in desired:
+    for item, d in zip(items, desired):
         obj = objects.get((KIND, d.namespace, d.name))
         results.append(summarize(d, obj))
-    out = dict(changed=any(d.changed for d in desired), datasets=results)
+        results[-1]["secrets"] = [pl.summary() for pl in plans.get(item["where"], [])]
+    secrets_changed = any(pl.changed for pls in plans.values() for pl in pls)
+    out = dict(changed=any(d.changed for d in desired) or secrets_changed, datasets=results)
     if module._diff:
-        out["diff"] = engine.diffs(desired)
+        out["diff"] = [pl.diff() for pls in plans.values() for pl in pls if pl.changed]
+        out["diff"] += engine.diffs(desired)
     if failure:
         module.fail_json(msg=failure, **out)
     module.exit_json(**out)
