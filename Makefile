@@ -11,7 +11,7 @@ CLUSTER := $(PY) $(ROOT)/hack/cluster/cluster.py
 
 include $(ROOT)/mk/collection.mk
 
-.PHONY: help cluster-build cluster-up cluster-down cluster-status tools-mod test demo integration cluster-down-test molecule
+.PHONY: help cluster-build cluster-up cluster-down cluster-status tools-mod test demo integration cluster-down-test molecule bench
 PYTEST := $(VENV)/bin/python -m pytest
 
 help:
@@ -60,6 +60,12 @@ else
 	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
 	  -i inventories/local playbooks/site.yml
 endif
+
+# Benchmarks (issue 10) on a cluster of their own (.work-bench, 1000 extra KWOK nodes), brought up
+# and down by bench/run.py; writes bench/RESULTS.md. BENCH_ARGS: e.g. --runs 3 --only wait,labels
+FLUID_CLUSTER_WORKDIR_BENCH ?= $(ROOT)/.work-bench
+bench: venv collection-link
+	cd $(ROOT) && FLUID_CLUSTER_WORKDIR=$(FLUID_CLUSTER_WORKDIR_BENCH) $(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 # Execution environment build context for AWX (building the image needs podman or docker).
 ee: venv

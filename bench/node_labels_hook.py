@@ -61,13 +61,35 @@ def cluster_status():
 
 
 def ensure_nodes(extra_nodes=1000, gpu_every=2):
-    """Bring the embedded cluster up with `extra_nodes` extra KWOK nodes (created only if missing)."""
+    """Bring the embedded cluster up with `extra_nodes` extra KWOK nodes (created only if missing).
+
+    Two steps: `up` with the seed's nodes, then `up --extra-nodes` on the running cluster, which only
+    creates the missing nodes; `up --extra-nodes 1000` on a stopped cluster waits for every node with
+    one `kubectl wait --timeout=120s`, which 1000 nodes outlast on a loaded machine. Readiness of the
+    extra nodes is then awaited here, from one listing at a time."""
+    subprocess.run([sys.executable, DRIVER, "up"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run([sys.executable, DRIVER, "up", "--extra-nodes", str(extra_nodes), "--extra-gpu-every", str(gpu_every)],
                    check=True, stdout=subprocess.DEVNULL)
     st = cluster_status()
+    wait_nodes_ready(st["kubeconfig"], st.get("kubectl", "kubectl"), extra_nodes + 2)
     st["nodes"] = count_nodes(st["kubeconfig"], st.get("kubectl", "kubectl"))
     st["gpu_nodes"] = count_nodes(st["kubeconfig"], st.get("kubectl", "kubectl"), GPU_SELECTOR)
     return st
+
+
+def wait_nodes_ready(kubeconfig, kubectl="kubectl", at_least=0, timeout=900):
+    """Until at least `at_least` nodes report Ready=True (one listing per second)."""
+    deadline = time.monotonic() + timeout
+    tmpl = '{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'
+    while True:
+        out = subprocess.run([kubectl, "--kubeconfig", kubeconfig, "get", "nodes", "-o", "jsonpath=" + tmpl],
+                             capture_output=True, text=True).stdout
+        ready = out.split().count("True")
+        if ready >= at_least:
+            return ready
+        if time.monotonic() > deadline:
+            raise RuntimeError("only %d of %d nodes Ready after %ss" % (ready, at_least, timeout))
+        time.sleep(1)
 
 
 def count_nodes(kubeconfig, kubectl="kubectl", selector=None):

@@ -1,0 +1,95 @@
+"""The benchmark's statistics and Markdown helpers (bench/stats.py), and its RESULTS.md writer fed
+with recorded numbers. No timing is measured or asserted here."""
+import os
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench")
+sys.path.insert(0, BENCH)
+
+import stats as S  # noqa: E402
+
+
+def test_summary_median_min_max_of_odd_and_even_counts():
+    assert S.summary([3, 1, 2]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3}
+    assert S.summary([4, 1, 3, 2]) == {"median": 2.5, "min": 1.0, "max": 4.0, "n": 4}
+
+
+def test_summary_drops_missing_values_and_is_none_when_empty():
+    assert S.summary([None, 5, None])["n"] == 1
+    assert S.summary([]) is None
+    assert S.summary([None]) is None
+    assert S.median_of([None, 1, 3]) == 2.0
+    assert S.median_of([None]) is None
+
+
+def test_ratio_guards_missing_and_zero():
+    assert S.ratio(6, 3) == 2.0
+    assert S.ratio(1, 0) is None
+    assert S.ratio(None, 3) is None
+    assert S.ratio(3, None) is None
+
+
+@pytest.mark.parametrize("value,unit,expected", [
+    (0.12345, "s", "0.123s"), (1.234, "s", "1.23s"), (12.34, "s", "12.3s"), (None, "s", "-"), (2, "", "2.00")])
+def test_fmt(value, unit, expected):
+    assert S.fmt(value, unit) == expected
+
+
+def test_table_is_markdown_with_escaped_cells():
+    out = S.table(["a", "b"], [["x|y", None], [1, 2.5]]).splitlines()
+    assert out == ["| a | b |", "|---|---|", "| x\\|y | - |", "| 1 | 2.5 |"]
+
+
+def test_table_rejects_ragged_rows():
+    with pytest.raises(ValueError, match="2 columns"):
+        S.table(["a", "b"], [[1]])
+
+
+def test_summary_row_ratio_against_reference():
+    row = S.summary_row("kubectl", [2.0, 4.0, 3.0], reference=[0.5, 1.0, 0.1])
+    assert row == ["kubectl", "3.00s", "2.00s", "4.00s", 3, "6.0x"]
+    assert S.summary_row("none", [])[1:] == ["-", "-", "-", 0, "-"]
+
+
+def test_goal_lines():
+    assert S.goal(True, "x").startswith("- met")
+    assert "MISSED" in S.goal(False, "x")
+    assert S.goal(None, "x").startswith("- not measured")
+
+
+def test_results_md_from_recorded_numbers(tmp_path):
+    pytest.importorskip("kubernetes")
+    import run
+    lat = {"cloudnative.fluid.dataset": 0.5, "kubectl wait": 0.1, "k8s_info until (delay 3 s)": 3.0,
+           "3 s poll (Fluid SDK way)": 1.5}
+    results = {
+        "meta": {"date": "d", "nproc": 2, "load_start": "1 1 1", "load_end": "2 2 2", "workdir": ".work-bench",
+                 "settle": 6, "nodes": 1002, "gpu_nodes": 501, "versions": {"Fluid": "v1.0.8"}},
+        "ansible_noop": [1.0, 2.0, 3.0],
+        "wait_1": [{"latency": lat, "bind_seconds": 25, "module_result_at_controller": 0.3,
+                    "module_process_exit_after_result": 0.2, "module_wait_seconds_max": 24, "k8s_info_attempts": 9,
+                    "poll_reads": 9}],
+        "labels_setup": {"nodes": 1002, "gpu_nodes": 501, "parallel": 10},
+        "labels": [{"node_labels": {"task_seconds": 4.0, "process_seconds": 6.0, "patch_seconds": 3.0, "changed": 501},
+                    "kubectl": {"process_seconds": 6.0, "changed": 501},
+                    "k8s_loop": {"process_seconds": 50.0, "nodes": 50}}],
+        "scale": {"count": 100, "wall_seconds": 130, "bind_seconds": 100, "ansible_before_first_create": 3,
+                  "return_after_last_bound": 1, "task_seconds": [5, 120]},
+        "site": {"first": {"wall_seconds": 90, "ok": 40, "changed": 12, "skipped": 3},
+                 "rerun": {"wall_seconds": 30, "ok": 40, "changed": 0, "skipped": 3}},
+        "warm_start": {"down_seconds": 3, "up_seconds": 20, "nodes": 2},
+    }
+    out = tmp_path / "RESULTS.md"
+    run.write_results(results, str(out))
+    text = out.read_text()
+    assert "Shared machine" in text and "2 cores" in text
+    assert "| cloudnative.fluid.dataset | 0.500s | 0.500s | 0.500s | 1 | 1.0x |" in text
+    assert "| kubectl wait | 0.100s | 0.100s | 0.100s | 1 | 0.2x |" in text
+    # goal 1 missed (0.5 s > 0.2 s), goal 2 missed (4 s > 3 s), goal 3 missed (30 %), goal 4 met
+    assert "task end) 0.300s; then ansible's callbacks and process exit 0.200s" in text
+    assert text.count("**MISSED**") == 3
+    assert "- met: (4) site.yml re-run reports 0 changed" in text
+    assert "overhead: (wall - bind) / bind | 30.0%" in text
+    assert "| kubernetes.core.k8s loop, per node | 1.00s |" in text
