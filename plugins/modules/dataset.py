@@ -490,7 +490,7 @@ ITEM_SPEC = dict(
     labels=dict(type="dict"),
     annotations=dict(type="dict"),
     spec=dict(type="dict"),
-    secrets=dict(type="list", elements="dict", options=S.SECRET_SPEC),
+    secrets=dict(type="list", elements="dict", options=S.SECRET_SPEC, no_log=False),
 )
 PER_ITEM_ONLY = [k for k in ITEM_SPEC if k not in ("name", "namespace", "state")]
 
