@@ -12,6 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
+import time
+
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import (
     QuantityError,
     parse_bytes,
@@ -62,6 +65,26 @@ RUNTIME_PARTIAL_READY = "PartialReady"
 RUNTIME_NOT_READY = "NotReady"
 
 DATASET_FINALIZER = "fluid-dataset-controller-finalizer"
+
+# Where Fluid's chart runs its controllers, and which one reconciles each kind (the Deployment names
+# of charts/fluid/fluid/templates/controller). Data operations are reconciled by the dataset controller.
+FLUID_NAMESPACE = "fluid-system"
+CONTROLLERS = {
+    "Dataset": "dataset-controller",
+    "DataLoad": "dataset-controller",
+    "DataBackup": "dataset-controller",
+    "DataMigrate": "dataset-controller",
+    "DataProcess": "dataset-controller",
+    "AlluxioRuntime": "alluxioruntime-controller",
+    "JindoRuntime": "jindoruntime-controller",
+    "JuiceFSRuntime": "juicefsruntime-controller",
+    "ThinRuntime": "thinruntime-controller",
+    "GooseFSRuntime": "goosefsruntime-controller",
+    "EFCRuntime": "efcruntime-controller",
+    "VineyardRuntime": "vineyardruntime-controller",
+}
+# A runtime that is not ready and whose status nobody wrote for this long may have a stalled controller.
+STALLED_SECONDS = 120
 
 INSTALL_HINT = (
     "Fluid is not installed in this cluster: the data.fluid.io CRDs are missing. "
@@ -292,6 +315,57 @@ def _fmt_runtime(kind, obj):
     return ", ".join(parts)
 
 
+def _epoch(timestamp):
+    """Seconds since the epoch of an RFC 3339 timestamp as the API server writes them (UTC), or None."""
+    if not timestamp:
+        return None
+    try:
+        return calendar.timegm(time.strptime(str(timestamp)[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+
+
+def status_written(obj):
+    """(epoch seconds, manager) of the last write to the object's status subresource, from
+    metadata.managedFields; (None, None) when no status was ever written through it."""
+    last, manager = None, None
+    for m in ((obj or {}).get("metadata") or {}).get("managedFields") or []:
+        if m.get("subresource") != "status":
+            continue
+        t = _epoch(m.get("time"))
+        if t is not None and (last is None or t > last):
+            last, manager = t, m.get("manager")
+    return last, manager
+
+
+def controller_hint(kind):
+    """How to check the controller that reconciles ``kind``."""
+    name = CONTROLLERS.get(kind, kind.lower() + "-controller")
+    return ("check the %s Deployment in namespace %s (kubectl -n %s get deploy %s; its pod's log), "
+            "or install Fluid with the role cloudnative.fluid.fluid%s" % (
+                name, FLUID_NAMESPACE, FLUID_NAMESPACE, name,
+                " (fluid_runtimes_enabled must include %s)" % kind[:-len("Runtime")].lower()
+                if kind.endswith("Runtime") else ""))
+
+
+def _controller_lines(kind, namespace, name, obj, now, ready=None):
+    """Lines naming a controller that never reconciled obj, or seems stalled on it."""
+    if obj is None:
+        return []
+    controller = CONTROLLERS.get(kind, kind.lower() + "-controller")
+    created = _epoch(((obj.get("metadata") or {}).get("creationTimestamp")))
+    age = " in the %d s since it was created" % max(0, now - created) if created is not None else ""
+    if not has_status(obj):
+        return ["No controller has reconciled %s %s/%s: no status written%s. Fluid's %s is missing, stopped or hung: %s."
+                % (kind, namespace, name, age, controller, controller_hint(kind))]
+    written, manager = status_written(obj)
+    if ready is False and written is not None and now - written >= STALLED_SECONDS:
+        return ["%s %s/%s is not ready and its status was last written %d s ago (by %s): either nothing progresses "
+                "(see the pods above) or the %s is stalled; %s." % (
+                    kind, namespace, name, now - written, manager or "?", controller, controller_hint(kind))]
+    return []
+
+
 def _safe(call, what, notes):
     """Run a diagnostic read; on error add a note instead of failing the diagnosis."""
     try:
@@ -372,7 +446,7 @@ def _warning_events(client, kind, namespace, name, notes):
     return ["%s: %s" % (e.get("reason"), (e.get("message") or "").strip()) for e in warnings[-3:]]
 
 
-def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True):
+def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, now=None):
     """Explain why ``kind namespace/name`` did not reach ``want`` in time.
 
     want: 'absent' for a deletion (what still holds the object: finalizers, pods using its PVC,
@@ -381,8 +455,13 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True):
     same name with master/worker/fuse phases and ready counts, how many nodes match the node
     affinity, pods not ready, whether Fluid's controllers ever wrote a status).
     ``client`` is a FluidClient (module_utils.client) or anything with its get/list/kind_served.
+    A controller that never wrote a status is named with its Deployment in fluid-system; one whose
+    runtime is not ready and whose status nobody wrote for STALLED_SECONDS is named as maybe stalled.
+    A DataLoad also gets its Dataset, loader Job and pods explained (observe.dataload_notes).
+    ``now``: epoch seconds (tests); default the local clock.
     Returns one multi-line string; reads that fail (permissions) become notes, never exceptions.
     """
+    now = int(time.time() if now is None else now)
     notes = []
     lines = []
     ref = "%s %s/%s" % (kind, namespace, name)
@@ -473,17 +552,18 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True):
             for p in _unready_pods(client, namespace, name, notes):
                 lines.append("Pod not ready: " + p)
 
-    silent = []
-    if dataset is not None and not has_status(dataset):
-        silent.append("Dataset %s/%s (dataset-controller)" % (namespace, name))
-    if runtime is not None and not has_status(runtime):
-        silent.append("%s %s/%s (%s-controller)" % (runtime_kind, namespace, name, runtime_kind.lower()))
-    if kind not in ALL_RUNTIME_KINDS and kind != DATASET and not has_status(obj):
-        silent.append("%s (%s-controller)" % (ref, kind.lower()))
-    if silent:
-        lines.append("No status has ever been written to %s: Fluid's controllers look absent or stopped. "
-                     "Check the controllers in namespace fluid-system, or install Fluid with the role "
-                     "cloudnative.fluid.fluid." % " nor ".join(silent))
+    if dataset is not None:
+        lines.extend(_controller_lines(DATASET, namespace, name, dataset, now))
+    if runtime is not None:
+        lines.extend(_controller_lines(runtime_kind, namespace, name, runtime, now,
+                                       ready=runtime_ready(runtime, runtime_kind)))
+    if kind not in ALL_RUNTIME_KINDS and kind != DATASET:
+        lines.extend(_controller_lines(kind, namespace, name, obj, now))
+    if kind == DATALOAD:
+        # imported here: observe imports this module
+        from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
+        dataset_name = (((obj.get("spec") or {}).get("dataset")) or {}).get("name")
+        lines.extend(observe.dataload_notes(client, namespace, name, dataset_name))
 
     for w in _warning_events(client, kind, namespace, name, notes):
         lines.append("Warning event: " + w)

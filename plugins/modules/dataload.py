@@ -529,10 +529,7 @@ def wait_complete(module, client, run):
     run.obj = res.objects.get(key)
     run.wait_seconds = round(res.satisfied.get(key, res.elapsed), 3)
     if not res.done:
-        text = F.diagnose(client, KIND, ns, name, obj=run.obj, want="complete")
-        extra = O.dataload_notes(client, ns, name, p["dataset"])
-        if extra:
-            text += "\n" + "\n".join(extra)
+        text = F.diagnose(client, KIND, ns, name, obj=run.obj, want="complete")  # with observe.dataload_notes
         module.fail_json(msg="Timed out after %ss waiting for DataLoad %s/%s to be Complete:\n  %s" % (
             p["wait_timeout"], ns, name, text.replace("\n", "\n  ")), **run.result())
     if run.obj is None:

@@ -1,3 +1,5 @@
+import time
+
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 
 from fakes import FakeCluster, obj
@@ -119,7 +121,7 @@ def test_diagnose_dataset_without_runtime():
     assert "No runtime named cifar10 exists in namespace default" in text
     assert "cloudnative.fluid.runtime" in text
     assert "1 of 2 node(s) match the dataset's spec.nodeAffinity" in text
-    assert "No status has ever been written" not in text
+    assert "No controller has reconciled" not in text
 
 
 def test_diagnose_dataset_with_partial_runtime_and_pending_pod():
@@ -144,7 +146,8 @@ def test_diagnose_runtime_without_dataset():
     text = F.diagnose(c, "AlluxioRuntime", "default", "cifar10", want="ready")
     assert "No Dataset named cifar10 exists in namespace default" in text
     assert "cloudnative.fluid.dataset" in text
-    assert "AlluxioRuntime default/cifar10 (alluxioruntime-controller)" in text  # no status ever written
+    assert "No controller has reconciled AlluxioRuntime default/cifar10: no status written" in text
+    assert "alluxioruntime-controller Deployment in namespace fluid-system" in text
 
 
 def test_diagnose_no_status_means_controllers_absent():
@@ -152,7 +155,8 @@ def test_diagnose_no_status_means_controllers_absent():
     c.put(seed_dataset())
     text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
     assert "phase (none: no status written yet)" in text
-    assert "No status has ever been written to Dataset default/cifar10 (dataset-controller)" in text
+    assert "No controller has reconciled Dataset default/cifar10: no status written" in text
+    assert "Fluid's dataset-controller is missing, stopped or hung" in text
     assert "cloudnative.fluid.fluid" in text
 
 
@@ -203,3 +207,71 @@ def test_diagnose_survives_read_errors():
     text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
     assert "could not read nodes: 403 Forbidden" in text
     assert "phase NotBound" in text
+
+
+# ---------------------------------------------------------------- controllers named by the diagnosis
+
+NOW = 1700000000  # 2023-11-14T22:13:20Z
+
+
+def _at(seconds_before):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - seconds_before))
+
+
+def test_diagnose_names_the_runtime_controller_that_never_reconciled():
+    c = cluster_with_nodes(gpu_nodes=2)
+    c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
+    rt = seed_runtime()
+    rt["metadata"]["creationTimestamp"] = _at(95)
+    c.put(rt)
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
+    assert ("No controller has reconciled AlluxioRuntime default/cifar10: no status written in the 95 s since it "
+            "was created. Fluid's alluxioruntime-controller is missing, stopped or hung") in text
+    assert "kubectl -n fluid-system get deploy alluxioruntime-controller" in text
+    assert "fluid_runtimes_enabled must include alluxio" in text
+    assert "dataset-controller" not in text  # the Dataset has a status: its controller works
+
+
+def test_diagnose_names_a_stalled_runtime_controller_only_after_a_while():
+    rt = seed_runtime(SEED_RUNTIME_STATUS)  # workers PartialReady: not ready
+    rt["metadata"]["managedFields"] = [
+        {"manager": "kubectl", "operation": "Update", "time": _at(10)},  # spec writes do not count
+        {"manager": "alluxioruntime-controller", "operation": "Update", "subresource": "status", "time": _at(600)},
+        {"manager": "alluxioruntime-controller", "operation": "Update", "subresource": "status", "time": _at(300)},
+    ]
+    assert F.status_written(rt) == (NOW - 300, "alluxioruntime-controller")
+    c = cluster_with_nodes()
+    c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
+    c.put(rt)
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
+    assert ("AlluxioRuntime default/cifar10 is not ready and its status was last written 300 s ago (by "
+            "alluxioruntime-controller): either nothing progresses") in text
+    assert "alluxioruntime-controller is stalled" in text
+    # a recent write: the controller is alive, nothing to say about it
+    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW - 300 + F.STALLED_SECONDS - 1)
+    assert "stalled" not in text and "No controller has reconciled" not in text
+    # a ready runtime is never called stalled, however old its status
+    ready = dict(SEED_RUNTIME_STATUS, workerPhase="Ready", workerNumberReady=2)
+    rt["status"] = ready
+    c.put(rt)
+    assert "stalled" not in F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
+
+
+def test_status_written_without_managed_fields():
+    assert F.status_written(seed_runtime(SEED_RUNTIME_STATUS)) == (None, None)
+    assert F.status_written(None) == (None, None)
+
+
+def test_diagnose_dataload_includes_its_dataset_and_loader_notes():
+    c = cluster_with_nodes()
+    c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
+    c.put(obj("DataLoad", "default", "warmup", spec={"dataset": {"name": "cifar10", "namespace": "default"}},
+              status={"phase": "Pending"}))
+    text = F.diagnose(c, "DataLoad", "default", "warmup", want="complete", now=NOW)
+    assert "DataLoad default/warmup: phase Pending" in text
+    assert "Dataset default/cifar10 is NotBound, not Bound" in text
+    assert "No controller has reconciled" not in text
+    c.put(obj("DataLoad", "default", "fresh", spec={"dataset": {"name": "missing"}}))
+    text = F.diagnose(c, "DataLoad", "default", "fresh", want="complete", now=NOW)
+    assert "Dataset default/missing does not exist" in text
+    assert "No controller has reconciled DataLoad default/fresh" in text and "dataset-controller" in text

@@ -220,7 +220,8 @@ def test_timeout_diagnosis_dataset_not_bound(run_module, cluster):
     cluster.controller = None
     r = run_module(M, dict(BASE, wait_timeout=1), cluster)
     assert r.failed and "is NotBound, not Bound" in r["msg"]
-    assert "No status has ever been written" in r["msg"]
+    assert "No controller has reconciled DataLoad default/warmup: no status written" in r["msg"]
+    assert "dataset-controller Deployment in namespace fluid-system" in r["msg"]
 
 
 def test_missing_dataset_fails_before_writing(run_module, cluster):

@@ -296,5 +296,5 @@ def test_timeout_of_many_explains_a_few_and_names_the_rest(run_module):
         {"name": n, "mounts": [{"name": n, "mount_point": "https://x/%s/" % n}]} for n in names]}, c)
     assert r.failed
     assert r["msg"].startswith("Timed out after 1s waiting for 8 of 8 Datasets")
-    assert r["msg"].count("No status has ever been written") == 5
+    assert r["msg"].count("No controller has reconciled Dataset") == 5
     assert "- and 3 more not there yet (same checks apply): default/t05, default/t06, default/t07" in r["msg"]

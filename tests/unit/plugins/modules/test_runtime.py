@@ -223,7 +223,8 @@ def test_runtime_without_dataset_times_out_with_the_fix(run_module):
     r = run_module(M, {"name": "lonely", "replicas": 1, "wait_timeout": 1}, c)
     assert r.failed
     assert "No Dataset named lonely exists in namespace default" in r["msg"]
-    assert "No status has ever been written to AlluxioRuntime default/lonely (alluxioruntime-controller)" in r["msg"]
+    assert "No controller has reconciled AlluxioRuntime default/lonely: no status written" in r["msg"]
+    assert "check the alluxioruntime-controller Deployment in namespace fluid-system" in r["msg"]
 
 
 def test_many_runtimes_and_delete(run_module):
