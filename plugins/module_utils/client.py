@@ -17,6 +17,8 @@ __metaclass__ = type
 
 import copy
 import json
+import os
+import re
 import socket
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
@@ -100,6 +102,85 @@ def _message(e):
     return "%s %s" % (getattr(e, "status", "") or "", getattr(e, "reason", "") or str(e))
 
 
+# "User \"u\" cannot get resource \"datasets\" in API group \"data.fluid.io\" in the namespace \"ns\""
+_FORBIDDEN = re.compile(r'User "(?P<user>[^"]*)" cannot (?P<verb>[^ ]+) resource "(?P<resource>[^"]+)"'
+                        r'(?: in API group "(?P<group>[^"]*)")?(?: in the namespace "(?P<namespace>[^"]+)")?')
+AUTOMATION_HINT = ("the role cloudnative.fluid.automation_account creates a least-privilege account for this "
+                   "collection")
+
+
+def _resource_name(resource, group):
+    return "%s.%s" % (resource, group) if group else resource
+
+
+def explain_forbidden(message):
+    """A 403 message that says who may not do what where, and what to grant (the server's text last)."""
+    m = _FORBIDDEN.search(message or "")
+    if not m:
+        return ("forbidden (403): %s. The credentials in use lack an RBAC permission; grant it to the user or "
+                "service account in kubeconfig (%s)." % (message, AUTOMATION_HINT))
+    user, verb, group, ns = m.group("user"), m.group("verb"), m.group("group"), m.group("namespace")
+    resource = _resource_name(m.group("resource"), group)
+    if ns:
+        where, how = "in namespace %s" % ns, "a Role and RoleBinding in namespace %s" % ns
+    else:
+        where, how = "cluster-wide", "a ClusterRole and ClusterRoleBinding"
+    needs = ""
+    if group == F.API_VERSION.split("/")[0]:
+        needs = (" The modules need get, list, watch, patch and delete on %s (and get, list, watch on events, pods "
+                 "and persistentvolumeclaims to explain a wait)." % resource)
+    return ("forbidden (403): %s may not %s %s %s. Grant '%s' on %s %s to %s (%s), or run with credentials that "
+            "have it; %s.%s The API server said: %s"
+            % (user, verb, resource, where, verb, resource, where, user, how, AUTOMATION_HINT, needs, message))
+
+
+def explain_unauthorized(host, message):
+    return ("unauthorized (401): the API server at %s rejected the credentials in use (%s): the token or client "
+            "certificate in kubeconfig (or api_key) is invalid or expired. Refresh kubeconfig / api_key (for a "
+            "service account: kubectl create token <name> -n <namespace>) and run again."
+            % (host or "the configured host", message))
+
+
+def explain_unreachable(host, e):
+    """A connection failure with the address, the likely reason and what to check."""
+    text = str(e)
+    low = text.lower()
+    if "refused" in low:
+        why = "connection refused: nothing listens at that address"
+    elif "certificate" in low or "ssl" in low:
+        why = ("TLS verification failed: the server's certificate does not match the CA in kubeconfig "
+               "(or ca_cert / validate_certs)")
+    elif "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
+        why = "the host name does not resolve"
+    elif "timed out" in low or "timeout" in low:
+        why = "the connection timed out"
+    else:
+        why = "the connection failed"
+    return ("cannot reach the Kubernetes API server at %s (%s). Check that the cluster is running and that "
+            "kubeconfig and context (or host, or the K8S_AUTH_* environment variables) point at it. Details: %s"
+            % (host or "the configured host", why, text))
+
+
+def explain_status(status, message, host=None):
+    if status == 401:
+        return explain_unauthorized(host, message)
+    if status == 403:
+        return explain_forbidden(message)
+    return message
+
+
+def missing_kubeconfig(kubeconfig):
+    """An error string when kubeconfig names file(s) none of which exist (None otherwise)."""
+    if not isinstance(kubeconfig, str) or not kubeconfig:
+        return None
+    paths = [p for p in kubeconfig.split(os.pathsep) if p]
+    if any(os.path.exists(os.path.expanduser(p)) for p in paths):
+        return None
+    return ("kubeconfig: %s does not exist; point kubeconfig (or K8S_AUTH_KUBECONFIG) at your cluster's kubeconfig "
+            "file (kubectl config view --raw prints the one kubectl uses), or leave both unset to use "
+            "~/.kube/config or in-cluster credentials." % kubeconfig)
+
+
 class FluidClient(object):
     """Fluid and core objects as plain dicts, over kubernetes.core's API client."""
 
@@ -157,16 +238,21 @@ class FluidClient(object):
 
     # ------------------------------------------------------------------ requests
 
+    @property
+    def host(self):
+        return getattr(getattr(self.api, "configuration", None), "host", None)
+
     def _request(self, method, path, stream=False, **params):
         try:
             resp = self.api.request(method, path, serialize=False, **params)
         except _CONNECTION_ERRORS as e:
-            raise ApiError("cannot reach the Kubernetes API server: %s" % e)
+            raise ApiError(explain_unreachable(self.host, e))
         except Exception as e:  # DynamicApiError and friends carry status/body
             status = getattr(e, "status", None)
             if status is None:
                 raise
-            raise ApiError(_message(e), status=status, reason=getattr(e, "reason", None))
+            raise ApiError(explain_status(status, _message(e), self.host), status=status,
+                           reason=getattr(e, "reason", None))
         if stream:
             return resp
         data = resp.data
@@ -288,10 +374,34 @@ class FluidClient(object):
 
 def connect(module):
     """A FluidClient for an AnsibleK8SModule, configured exactly as kubernetes.core would."""
+    missing = missing_kubeconfig(module.params.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG"))
+    if missing:
+        module.fail_json(msg=missing)
     try:
         return FluidClient(get_api_client(module=module))
     except CoreException as e:
-        module.fail_json(msg=str(e))
+        module.fail_json(msg="%s. Check kubeconfig and context (or host and api_key, or the K8S_AUTH_* environment "
+                             "variables): they must name a readable kubeconfig file and a context in it." % e)
     except Exception as e:  # kubeconfig errors surface as many types
+        if isinstance(e, _CONNECTION_ERRORS) and not isinstance(e, (FileNotFoundError, PermissionError,
+                                                                     IsADirectoryError)):
+            # the client reads the server's version and API list when it is created
+            module.fail_json(msg=explain_unreachable(module.params.get("host") or _kubeconfig_host(module), e))
+        status = getattr(e, "status", None)
+        if status in (401, 403):
+            module.fail_json(msg=explain_status(status, _message(e), module.params.get("host")))
         module.fail_json(msg="Could not create the Kubernetes API client: %s. Check kubeconfig/context/host "
                              "(or the K8S_AUTH_* environment variables)." % e)
+
+
+def _kubeconfig_host(module):
+    """The server of the kubeconfig's context, for messages (None when it cannot be told)."""
+    try:
+        import kubernetes
+
+        cfg = kubernetes.client.Configuration()
+        kubernetes.config.load_kube_config(config_file=module.params.get("kubeconfig"),
+                                           context=module.params.get("context"), client_configuration=cfg)
+        return cfg.host
+    except Exception:  # pylint: disable=broad-except
+        return None

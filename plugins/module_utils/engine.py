@@ -121,9 +121,6 @@ def _api_failure(module, item, action, e, done):
     if status == 404 and "namespaces" in str(e) and "not found" in str(e):
         msg = ("%s: namespace %s does not exist; create it first (for example with kubernetes.core.k8s, "
                "kind: Namespace) or set namespace to an existing one." % (item.where, item.namespace))
-    elif status == 403:
-        msg += " (the credentials in use lack RBAC permission to %s %s in namespace %s)" % (
-            action, F.plural(item.kind) if item.kind in F.PLURALS else item.kind, item.namespace)
     elif status == 422:
         msg += " (the API server rejected a field; the message above names it)"
     if done:

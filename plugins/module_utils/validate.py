@@ -162,9 +162,19 @@ def tolerations(field, items):
     return errors
 
 
-def positive(field, value):
+def positive(field, value, example=300):
     if value is not None and value <= 0:
-        return ["%s: must be a positive number of seconds, got %r" % (field, value)]
+        return ["%s: must be a positive number of seconds, got %r; give e.g. %s: %s (to not wait at all, set "
+                "wait: false instead)" % (field, value, field, example)]
+    return []
+
+
+def one_or_many(params, one, many, noun):
+    """`one` (a single object's name) and `many` (a list of objects) are alternatives: name the conflict and the fix."""
+    if params.get(one) is not None and params.get(many) is not None:
+        return ["%s, %s: give one of them, not both: %s for a single %s (its options at the top level), or %s with "
+                "the name inside each item; move %s=%s into %s or drop %s"
+                % (one, many, one, noun, many, one, params[one], many, many)]
     return []
 
 

@@ -717,12 +717,14 @@ def delete_secrets(module, client, items, plans):
 def main():
     module = AnsibleK8SModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[("name", "datasets")],
         required_one_of=[("name", "datasets")],
         supports_check_mode=True,
     )
     ensure_k8s_core(module)
     params = module.params
+    errors = V.one_or_many(params, "name", "datasets", "Dataset")
+    if errors:
+        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
     items, errors = expand_items(params)
     errors += V.positive("wait_timeout", params["wait_timeout"])
     seen = {}

@@ -571,7 +571,8 @@ def validate_item(item, wait_min_workers=None):
         return errors
     caps = KINDS[kind]
     if item.get("replicas") is not None and item["replicas"] < 0:
-        errors.append("%sreplicas: %r must be 0 or more" % (p, item["replicas"]))
+        errors.append("%sreplicas: %r must be 0 or more; set the number of cache workers, e.g. replicas: 1 "
+                      "(0 keeps the runtime without workers)" % (p, item["replicas"]))
     if wait_min_workers is not None:
         if wait_min_workers < 0:
             errors.append("wait_min_workers: %r must be 0 or more" % wait_min_workers)
@@ -753,12 +754,14 @@ def summarize(desired, obj, dataset, n):
 def main():
     module = AnsibleK8SModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[("name", "runtimes")],
         required_one_of=[("name", "runtimes")],
         supports_check_mode=True,
     )
     ensure_k8s_core(module)
     params = module.params
+    errors = V.one_or_many(params, "name", "runtimes", "runtime")
+    if errors:
+        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
     items, errors = expand_items(params)
     errors += V.positive("wait_timeout", params["wait_timeout"])
     seen = {}
