@@ -34,7 +34,9 @@ def fmt(value, unit="s", digits=None):
 
 
 def fmt_ratio(value):
-    return "-" if value is None else "%.1fx" % value
+    if value is None:
+        return "-"
+    return ("%.3fx" if abs(value) < 0.1 else "%.1fx") % value
 
 
 def table(headers, rows):

@@ -93,3 +93,22 @@ def test_results_md_from_recorded_numbers(tmp_path):
     assert "- met: (4) site.yml re-run reports 0 changed" in text
     assert "overhead: (wall - bind) / bind | 30.0%" in text
     assert "| kubernetes.core.k8s loop, per node | 1.00s |" in text
+
+
+def test_fmt_ratio_keeps_small_ratios_visible():
+    assert S.fmt_ratio(0.004) == "0.004x"
+    assert S.fmt_ratio(12.345) == "12.3x"
+    assert S.fmt_ratio(None) == "-"
+
+
+def test_merge_raw_later_sections_win_and_invocations_are_listed(tmp_path):
+    import json
+    import run
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"meta": {"date": "A", "load_start": "1", "load_end": "2"}, "wait_1": [1],
+                             "failed_sections": {"scale": "stopped"}}))
+    b.write_text(json.dumps({"meta": {"date": "B", "load_start": "3", "load_end": "4"}, "site": {"x": 1}}))
+    m = run.merge_raw([str(a), str(b)])
+    assert m["meta"]["date"] == "A" and m["meta"]["load_end"] == "4"
+    assert [i["sections"] for i in m["meta"]["invocations"]] == [["wait_1"], ["site"]]
+    assert m["wait_1"] == [1] and m["site"] == {"x": 1} and m["failed_sections"] == {"scale": "stopped"}
