@@ -127,3 +127,44 @@ def test_missing_secret_fails_before_writing(kube, fluid, ansible_playbook, clea
     assert run.rc != 0, run
     assert ("mounts[0].encrypt_options[0].secret_name: Secret %s does not exist in namespace %s" % (SECRET, NS)) in run.stdout
     assert kube.get("dataset", NAME, "-n", NS, check=False) is None
+
+
+ROLE_PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/cloudnative.fluid.fluid:
+      kubeconfig: "{{ k8s_kubeconfig }}"
+  tasks:
+    - ansible.builtin.import_role:
+        name: cloudnative.fluid.datasets
+      vars:
+        datasets_state: "{{ ds_state | default('present') }}"
+        datasets_wait: false
+        datasets_list:
+          - name: %(name)s
+            namespace: %(ns)s
+            runtime: false
+            secrets:
+              - name: %(secret)s
+                string_data: {secret-key: "{{ secret_value }}"}
+            mounts:
+              - name: data
+                mount_point: s3://bucket/data/
+                encrypt_options: [{name: aws.secretKey, secret_name: %(secret)s, secret_key: secret-key}]
+""" % {"name": NAME, "ns": NS, "secret": SECRET}
+
+
+def test_datasets_role_passes_secrets_through(kube, fluid, ansible_playbook, cleanup):
+    value = "R0le-S3cr3t-%s" % uuid.uuid4()
+    run = ansible_playbook(ROLE_PLAYBOOK, "-vvv", "-e", "secret_value=" + value)
+    assert run.rc == 0, run
+    _clean(run, value)
+    assert _secret_value(kube, "secret-key") == value
+    refs = kube.get("dataset", NAME, "-n", NS)["spec"]["mounts"][0]["encryptOptions"]
+    assert refs[0]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": "secret-key"}
+    gone = ansible_playbook(ROLE_PLAYBOOK, "-vvv", "-e", "secret_value=" + value, "-e", "ds_state=absent")
+    assert gone.rc == 0, gone
+    _clean(gone, value)
+    kube.wait_for(["datasets", "-n", NS], lambda o: all(i["metadata"]["name"] != NAME for i in o["items"]), timeout=120)
+    assert kube.get("secret", SECRET, "-n", NS, check=False) is None
