@@ -126,7 +126,7 @@ def explain_forbidden(message):
     else:
         where, how = "cluster-wide", "a ClusterRole and ClusterRoleBinding"
     needs = ""
-    if group == F.API_VERSION.split("/")[0]:
+    if group == F.API_VERSION.split("/", 1)[0]:
         needs = (" The modules need get, list, watch, patch and delete on %s (and get, list, watch on events, pods "
                  "and persistentvolumeclaims to explain a wait)." % resource)
     return ("forbidden (403): %s may not %s %s %s. Grant '%s' on %s %s to %s (%s), or run with credentials that "
@@ -383,8 +383,8 @@ def connect(module):
         module.fail_json(msg="%s. Check kubeconfig and context (or host and api_key, or the K8S_AUTH_* environment "
                              "variables): they must name a readable kubeconfig file and a context in it." % e)
     except Exception as e:  # kubeconfig errors surface as many types
-        if isinstance(e, _CONNECTION_ERRORS) and not isinstance(e, (FileNotFoundError, PermissionError,
-                                                                     IsADirectoryError)):
+        local_file_error = isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError))
+        if isinstance(e, _CONNECTION_ERRORS) and not local_file_error:
             # the client reads the server's version and API list when it is created
             module.fail_json(msg=explain_unreachable(module.params.get("host") or _kubeconfig_host(module), e))
         status = getattr(e, "status", None)
