@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"k": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 _HUMAN_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+_K8S_MAX = Decimal(2 ** 63 - 1)  # resource.Quantity caps larger values (and int(Decimal("1e999999")) takes minutes)
 
 # The Kubernetes quantity grammar (k8s.io/apimachinery resource.Quantity), unsigned.
 _K8S_RE = re.compile(
@@ -50,13 +51,16 @@ def _decimal(text, original):
 def parse_quantity(value):
     """A Kubernetes quantity (``2Gi``, ``10G``, ``1.5Gi``, ``1e3``, ``100m``) as a Decimal of base units.
 
-    Raises QuantityError for anything else, including Fluid human sizes such as ``2GiB``.
+    Raises QuantityError for anything else, including Fluid human sizes such as ``2GiB``, NaN, infinity
+    and amounts above 2^63-1 (which the API server would silently cap).
     """
     if isinstance(value, bool):
         raise QuantityError("%r is not a quantity" % (value,))
     if isinstance(value, (int, float, Decimal)):
         if value < 0:
             raise QuantityError("%r is negative" % (value,))
+        if not Decimal(str(value)).is_finite():
+            raise QuantityError("%r is not a finite number" % (value,))
         return Decimal(str(value))
     text = str(value).strip()
     m = _K8S_RE.match(text)
@@ -67,14 +71,20 @@ def parse_quantity(value):
         )
     number = _decimal(m.group("num"), value)
     suffix = m.group("suffix") or ""
-    if suffix in _BINARY:
-        return number * (Decimal(1024) ** _BINARY[suffix])
-    if suffix in _DECIMAL:
-        return number * (Decimal(1000) ** _DECIMAL[suffix])
-    if suffix == "m":
-        return number / Decimal(1000)
-    if suffix[:1] in ("e", "E"):
-        return number * (Decimal(10) ** int(suffix[1:]))
+    try:
+        if suffix in _BINARY:
+            number *= Decimal(1024) ** _BINARY[suffix]
+        elif suffix in _DECIMAL:
+            number *= Decimal(1000) ** _DECIMAL[suffix]
+        elif suffix == "m":
+            number /= Decimal(1000)
+        elif suffix[:1] in ("e", "E"):
+            number *= Decimal(10) ** int(suffix[1:])
+    except ArithmeticError:  # decimal.Overflow (1e1000000)
+        number = None
+    if number is None or number > _K8S_MAX:
+        raise QuantityError("%r is more than the largest Kubernetes quantity, 2^63-1 (just under 8Ei); the API "
+                            "server would silently cap it" % (value,))
     return number
 
 
@@ -104,8 +114,10 @@ def parse_bytes(value):
     m = _HUMAN_RE.match(text)
     if m:
         number = _decimal(m.group("num"), value)
-        prefix = (m.group("prefix") or "").lower()
-        result = number * (Decimal(1024) ** _HUMAN_POWER.get(prefix, 0))
+        power = _HUMAN_POWER.get((m.group("prefix") or "").lower(), 0)
+        if number >= Decimal(1024) ** (7 - power):  # Fluid's sizes are int64 bytes: beyond is not a size
+            raise QuantityError("%r is too large to be a size in bytes" % (value,))
+        result = number * (Decimal(1024) ** power)
     else:
         result = parse_quantity(text)
     return int(result.to_integral_value(rounding=ROUND_HALF_UP))

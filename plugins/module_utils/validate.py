@@ -12,12 +12,14 @@ import re
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://(.*)$")
+# \Z, not $: $ also matches before a trailing newline (so "cifar10\n" passed as a name)
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+_QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?\Z")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?\Z")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://(.*)\Z")
+_INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 
 SECRETISH = re.compile(r"(secret|passw|token|credential|private|access[-_.]?key|api[-_.]?key|sas)", re.I)
 
@@ -138,7 +140,7 @@ def node_selector_terms(field, selector):
                     errors.append("%s.values: operator %s needs at least one value" % (ef, op))
                 if op in ("Exists", "DoesNotExist") and vals:
                     errors.append("%s.values: operator %s takes no values; remove them" % (ef, op))
-                if op in ("Gt", "Lt") and (len(vals) != 1 or not str(vals[0]).lstrip("-").isdigit()):
+                if op in ("Gt", "Lt") and (len(vals) != 1 or not _INTEGER.match(str(vals[0]))):
                     errors.append("%s.values: operator %s needs exactly one integer value" % (ef, op))
     return errors
 
@@ -159,6 +161,10 @@ def tolerations(field, items):
             errors.append("%s.effect: %r is not one of %s" % (tf, t["effect"], ", ".join(TOLERATION_EFFECTS)))
         if not t.get("key") and op != "Exists":
             errors.append("%s.key: an empty key needs operator Exists (it tolerates every taint)" % tf)
+        if t.get("key"):  # the pods Fluid creates carry it: the API server checks it like a label's
+            errors += qualified_key(tf + ".key", t["key"], "toleration key")
+        if op == "Equal" and t.get("value"):
+            errors += label_value(tf + ".value", t["value"])
     return errors
 
 
