@@ -42,8 +42,8 @@ SCALE = float(os.environ.get("FLUID_PROPERTIES_SCALE", "1"))
 
 
 def fast(n):
-    return settings(max_examples=max(1, int(n * SCALE)), deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                           HealthCheck.filter_too_much])
+    return settings(max_examples=max(1, int(n * SCALE)), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 # ================================================================ independent references
@@ -287,9 +287,9 @@ mixed_sizes = st.one_of(k8s_quantity_text(), st.text(alphabet=quantity_alphabet,
 
 @fast(50)
 @given(mixed_sizes, mixed_sizes)
-def test_same_quantity_is_reflexive_and_symmetric(a, b):
-    assert same_quantity(a, a)
-    assert same_quantity(a, b) == same_quantity(b, a)
+def test_same_quantity_is_reflexive_and_symmetric(first, second):
+    assert same_quantity(first, first)
+    assert same_quantity(first, second) == same_quantity(second, first)
 
 
 @fast(50)
@@ -601,8 +601,7 @@ def leaves(d, path=()):
     """(path, value) for every non-dict value of a nested dict (an empty dict counts as a leaf)."""
     if isinstance(d, dict) and d:
         for k, v in d.items():
-            for item in leaves(v, path + (k,)):
-                yield item
+            yield from leaves(v, path + (k,))
     else:
         yield path, d
 
@@ -627,13 +626,11 @@ def all_values(x):
     if isinstance(x, dict):
         for v in x.values():
             yield v
-            for w in all_values(v):
-                yield w
+            yield from all_values(v)
     elif isinstance(x, list):
         for v in x:
             yield v
-            for w in all_values(v):
-                yield w
+            yield from all_values(v)
 
 
 @fast(50)
@@ -858,8 +855,8 @@ def dataload_params(draw, with_spec=True):
 
 
 BUILDERS = {
-    "Dataset": (dataset_items, DS.build_dataset, lambda i: DS.validate_item(i)),
-    "Runtime": (runtime_items, RT.build_runtime, lambda i: RT.validate_item(i)),
+    "Dataset": (dataset_items, DS.build_dataset, DS.validate_item),
+    "Runtime": (runtime_items, RT.build_runtime, RT.validate_item),
     "DataLoad": (dataload_params, DL.build_dataload, DL.validate),
 }
 # Keys that hold user maps (their keys are the user's, not API field names).
@@ -1032,8 +1029,8 @@ def test_label_plans_converge_in_one_step(case, state, use_values_from, data):
     assert N.validate_labels(managed, state, False) == []
     values_from = None
     if use_values_from and state == "present":
-        values_from = {k: data.draw(user_label_key) for k in data.draw(st.lists(st.sampled_from(sorted(managed)),
-                                                                                 max_size=2, unique=True))}
+        sources = data.draw(st.lists(st.sampled_from(sorted(managed)), max_size=2, unique=True))
+        values_from = {k: data.draw(user_label_key) for k in sources}
     before = copy.deepcopy(node)
     change, warnings = N.plan_node(node, managed, state, values_from)
     assert node == before
