@@ -147,7 +147,9 @@ def test_dataset_wait_survives_apiserver_restarts(cluster, fluid, kube, k8s, nam
     for i in range(RESTART_RUNS):
         name = "restart-%d" % i
         kube.apply(runtime_manifest(namespace, name))
-        run = Background(cluster, "dataset", {"name": name, "namespace": namespace, "wait": True,
+        # placement Shared: Fluid's default (Exclusive) keeps one dataset's workers off nodes that host
+        # another's (pod anti-affinity), so only two of these runtimes could run on the seed's two nodes
+        run = Background(cluster, "dataset", {"name": name, "namespace": namespace, "wait": True, "placement": "Shared",
                                               "wait_timeout": 300, "mounts": fixture_mounts(cluster, ("hbase",))})
         k8s.eventually("Dataset %s created by the module" % name, lambda: k8s.get("datasets", namespace, name),
                        lambda o: o is not None or not run.running(), timeout=180)
