@@ -93,7 +93,7 @@ class Kube(object):
                 return None
             raise
 
-    def eventually(self, what, fetch, predicate, timeout=WAIT):
+    def eventually(self, what, fetch, predicate, timeout=WAIT, interval=0.5):
         """Re-read until predicate holds (test-side check of what the controllers do asynchronously)."""
         deadline = time.monotonic() + timeout
         last = None
@@ -101,7 +101,7 @@ class Kube(object):
             last = fetch()
             if predicate(last):
                 return last
-            time.sleep(0.5)
+            time.sleep(interval)
         raise AssertionError("timed out after %ss waiting for %s; last seen: %s" % (timeout, what, json.dumps(last)[:3000]))
 
 
