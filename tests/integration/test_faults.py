@@ -30,7 +30,7 @@ import time
 import pytest
 
 from conftest import ROOT, cluster_status
-from test_dataset_module import Kube, drop_namespace, fixture_mounts, make_namespace, run_module
+from test_dataset_module import fixture_mounts, k8s, namespace, run_module  # noqa: F401  (k8s, namespace: shared fixtures)
 
 DRIVER = os.path.join(ROOT, "hack", "cluster", "cluster.py")
 RESTART_RUNS = 10
@@ -109,18 +109,6 @@ def wait_controllers(timeout=180):
 
 
 # ------------------------------------------------------------------------ fixtures
-
-@pytest.fixture
-def k8s(cluster):
-    return Kube(cluster["kubeconfig"])
-
-
-@pytest.fixture
-def namespace(k8s):
-    name = make_namespace(k8s)
-    yield name
-    drop_namespace(k8s, name)
-
 
 @pytest.fixture
 def control_plane_restored():

@@ -3,32 +3,18 @@
 Same approach as test_dataset_module.py (whose helpers this file reuses): the real module run by
 `ansible`, results checked through the Kubernetes API, one namespace per test.
 """
-import pytest
 
-from test_dataset_module import (
+from test_dataset_module import (  # noqa: F401  (k8s, namespace: fixtures shared with that file)
     GPU,
     V100,
     WAIT,
-    Kube,
-    drop_namespace,
     fixture_mounts,
-    make_namespace,
+    k8s,
+    namespace,
     our_write,
     run_module,
     seed_runtime_args,
 )
-
-
-@pytest.fixture
-def k8s(cluster):
-    return Kube(cluster["kubeconfig"])
-
-
-@pytest.fixture
-def namespace(k8s):
-    name = make_namespace(k8s)
-    yield name
-    drop_namespace(k8s, name)
 
 
 def make_dataset(cluster, namespace, name, **extra):
