@@ -52,7 +52,7 @@ class Result(dict):
         return "rc=%s msg=%s\n%s" % (self.rc, self.get("msg"), self.out[-4000:])
 
 
-def run_module(cluster, module, args, check=False, diff=False):
+def run_module(cluster, module, args, check=False, diff=False, timeout=WAIT + 120):
     """Run cloudnative.fluid.<module> once on localhost, as a user would, and return its result."""
     args = dict(args, kubeconfig=cluster["kubeconfig"])
     cmd = [ANSIBLE, "localhost", "-i", "localhost,", "-c", "local", "-m", "cloudnative.fluid." + module,
@@ -66,7 +66,7 @@ def run_module(cluster, module, args, check=False, diff=False):
                ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_DEPRECATION_WARNINGS="0")
     for var in [k for k in env if k.startswith("K8S_AUTH_")]:
         env.pop(var)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=WAIT + 120, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
     try:
         data = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):

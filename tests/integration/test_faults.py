@@ -34,6 +34,8 @@ from test_dataset_module import fixture_mounts, k8s, namespace, run_module  # no
 
 DRIVER = os.path.join(ROOT, "hack", "cluster", "cluster.py")
 RESTART_RUNS = 10
+# Each wait sees up to a few restarts of the control plane on a loaded 2-core machine (up to 250 s seen).
+RESTART_WAIT = 600
 CONTROLLERS = ("dataset-controller", "alluxioruntime-controller")
 
 
@@ -78,7 +80,9 @@ class Background(object):
 
     def _run(self, cluster, module, args):
         try:
-            self.result = run_module(cluster, module, args)
+            # the harness' own limit stays above the module's wait_timeout: a slow Bound must end
+            # as the module's diagnosed timeout, never as this process being killed
+            self.result = run_module(cluster, module, args, timeout=int(args.get("wait_timeout", 240)) + 120)
         except Exception as e:  # pylint: disable=broad-except
             self.error = e
         self.ended = time.monotonic()
@@ -135,8 +139,6 @@ def test_dataset_wait_survives_apiserver_restarts(cluster, fluid, kube, k8s, nam
     it is Bound, kube-apiserver is killed, kept down 1 s and restarted. The next run starts right
     away, so a wait usually also sees the restarts of the runs after it.
     """
-    # wait_timeout stays under run_module's own subprocess timeout (WAIT + 120 = 360 s), so a slow
-    # Bound ends as the module's diagnosed timeout, not as the harness killing ansible
     runs = []
     for i in range(RESTART_RUNS):
         name = "restart-%d" % i
@@ -144,7 +146,7 @@ def test_dataset_wait_survives_apiserver_restarts(cluster, fluid, kube, k8s, nam
         # placement Shared: Fluid's default (Exclusive) keeps one dataset's workers off nodes that host
         # another's (pod anti-affinity), so only two of these runtimes could run on the seed's two nodes
         run = Background(cluster, "dataset", {"name": name, "namespace": namespace, "wait": True, "placement": "Shared",
-                                              "wait_timeout": 300, "mounts": fixture_mounts(cluster, ("hbase",))})
+                                              "wait_timeout": RESTART_WAIT, "mounts": fixture_mounts(cluster, ("hbase",))})
         k8s.eventually("Dataset %s created by the module" % name, lambda: k8s.get("datasets", namespace, name),
                        lambda o: o is not None or not run.running(), timeout=180)
         # Kill once Fluid's own Helm install of this runtime has finished (its release record says
@@ -158,6 +160,13 @@ def test_dataset_wait_survives_apiserver_restarts(cluster, fluid, kube, k8s, nam
         run.waiting_at_kill = run.running()
         run.killed_at = time.monotonic()
         run.restart_log = driver("restart-component", "kube-apiserver", "--down", "1", "--settle", "1").strip()
+        # The embedded kube-controller-manager and kube-scheduler (one process each, no kubelet to
+        # restart them) were seen with stale informers after these SIGKILLs: a StatefulSet created
+        # just before the kill got no pod for minutes ("read version ... is not as new as written
+        # version"), so Fluid could never bind it. They are restarted as well, fresh, so that what
+        # this test measures is our waiter across the API outage, not that artefact.
+        for component in ("kube-controller-manager", "kube-scheduler"):
+            run.restart_log += "\n" + driver("restart-component", component, "--down", "0", "--settle", "1").strip()
         runs.append(run)
     restarts = [r.killed_at for r in runs]
     report = []
@@ -175,7 +184,7 @@ def test_dataset_wait_survives_apiserver_restarts(cluster, fluid, kube, k8s, nam
     ok = [r for r in runs if not r.result.failed and r.result["datasets"][0]["phase"] == "Bound"]
     assert len(ok) == RESTART_RUNS, "%d of %d waits ended Bound:\n%s" % (len(ok), RESTART_RUNS, text)
     for run in runs:
-        assert run.result["datasets"][0]["wait_seconds"] < 300  # one deadline, never restarted
+        assert run.result["datasets"][0]["wait_seconds"] < RESTART_WAIT  # one deadline, never restarted
 
 
 # ------------------------------------------------------------------------ 2. a hung runtime controller
