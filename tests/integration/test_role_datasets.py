@@ -68,5 +68,5 @@ def test_datasets_role_binds_all_then_is_idempotent_then_deletes(ansible_playboo
 def test_datasets_role_refuses_an_item_without_mounts(ansible_playbook, kube, fluid, ns):
     run = ansible_playbook(PLAY, "-e", '{"datasets_namespace": "%s", "datasets_list": [{"name": "nomounts"}]}' % ns)
     assert run.rc != 0
-    assert "needs a name and (to be declared) mounts" in run.stdout
+    assert "datasets_list[0].mounts: a Dataset needs at least one mount" in run.stdout
     assert kube.get("dataset", "-n", ns)["items"] == []
