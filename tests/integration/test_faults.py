@@ -129,6 +129,24 @@ def controller_resumed():
         driver("resume", "alluxioruntime-controller")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fault_runtimes_gone(kube):
+    """After this file: wait until the runtimes its tests made are gone (their namespaces are
+    dropped without waiting), so that their cache workers do not crowd later tests' workers off
+    the seed's two nodes (Fluid's Exclusive placement)."""
+    yield
+    deadline = time.time() + 600
+    left = None
+    while time.time() < deadline:
+        items = kube.get("alluxioruntimes.data.fluid.io", "-A", check=False)
+        left = ["%s/%s" % (o["metadata"]["namespace"], o["metadata"]["name"]) for o in (items or {}).get("items", [])
+                if o["metadata"]["namespace"].startswith("fluid-mod-")]
+        if not left:
+            return
+        time.sleep(2)
+    raise AssertionError("runtimes of the fault tests still present after 600 s: %s" % left)
+
+
 # ------------------------------------------------------------------------ 1. kube-apiserver restarts
 
 def test_dataset_wait_survives_apiserver_restarts(cluster, fluid, kube, k8s, namespace, control_plane_restored):
