@@ -192,20 +192,25 @@ class Env(object):
         return self
 
     def down(self):
-        kube = self.kube
-        kube.run("delete", "-n", self.ns_a, "statefulset/nginx", "--ignore-not-found", "--cascade=foreground",
-                 "--timeout=60s", check=False)
-        kube.run("delete", "-n", self.ns_a, "dataload", "--all", "--timeout=60s", check=False)
-        # the runtime first: Fluid's runtime shutdown unbinds the Dataset, and retries for a minute
-        # (cache clean-up against a master already gone) when the Dataset was deleted before it
-        for kind in ("alluxioruntime", "dataset"):
-            for ns, name in ((self.ns_a, "cifar10"), (self.ns_b, "spark")):
-                kube.run("delete", "-n", ns, "%s/%s" % (kind, name), "--ignore-not-found", "--wait=false", check=False)
-            for ns, name in ((self.ns_a, "cifar10"), (self.ns_b, "spark")):
-                kube.run("wait", "--for=delete", "-n", ns, "%s/%s" % (kind, name), "--timeout=120s", check=False,
-                         timeout=150)
+        remove_workload_and_datasets(self.kube, self.ns_a, [(self.ns_a, "cifar10"), (self.ns_b, "spark")])
         for ns in (self.ns_a, self.ns_b):
-            kube.run("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+            self.kube.run("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+
+
+def remove_workload_and_datasets(kube, workload_ns, datasets):
+    """Delete statefulset/nginx in workload_ns, then each (namespace, name) runtime and Dataset, waiting until gone."""
+    kube.run("delete", "-n", workload_ns, "statefulset/nginx", "--ignore-not-found", "--cascade=foreground",
+             "--timeout=60s", check=False)
+    for ns in sorted(set(ns for ns, _ in datasets)):
+        kube.run("delete", "-n", ns, "dataload", "--all", "--timeout=60s", check=False)
+    # the runtime first: Fluid's runtime shutdown unbinds the Dataset, and retries for a minute
+    # (cache clean-up against a master already gone) when the Dataset was deleted before it
+    for kind in ("alluxioruntime", "dataset"):
+        for ns, name in datasets:
+            kube.run("delete", "-n", ns, "%s/%s" % (kind, name), "--ignore-not-found", "--wait=false", check=False)
+        for ns, name in datasets:
+            kube.run("wait", "--for=delete", "-n", ns, "%s/%s" % (kind, name), "--timeout=120s", check=False,
+                     timeout=150)
 
 
 def api_snapshot(kube, namespaces):

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from conftest import Kube
+from observe_env import remove_workload_and_datasets
 
 ACCOUNT = "fluid-automation"
 SUBJECT = "system:serviceaccount:%s:%s" % (ACCOUNT, ACCOUNT)
@@ -40,7 +41,15 @@ def test_account_kubeconfig_holds_only_a_token(account, cluster):
         assert sa.run("auth", "can-i", *args, check=False).stdout.strip() == "yes", args
 
 
-def test_site_yml_passes_with_the_account(account, cluster, kube, fluid, ansible_playbook, tmp_path):
+@pytest.fixture
+def site_demo_removed(kube):
+    """site.yml puts the seed's Dataset, runtime and nginx in namespace default: remove them afterwards,
+    or later tests find pods on a Fluid PVC (the fluid role's purge) and a bigger Dataset in the report."""
+    yield
+    remove_workload_and_datasets(kube, "default", [("default", "cifar10")])
+
+
+def test_site_yml_passes_with_the_account(account, cluster, kube, fluid, ansible_playbook, tmp_path, site_demo_removed):
     run = ansible_playbook("playbooks/site.yml", "-e", "k8s_kubeconfig=" + account,
                            "-e", "status_report_file=%s" % (tmp_path / "status.html"), inventory="inventories/local")
     assert run.rc == 0 and run.stats.get("failed") == 0, run
