@@ -169,6 +169,19 @@ def explain_status(status, message, host=None):
     return message
 
 
+def explain_api_error(e, namespace=None):
+    """An ApiError's text with what to do, for a missing namespace (404) or a rejected field (422).
+    401/403 and connection failures are explained where the ApiError is raised."""
+    text = str(e)
+    status = getattr(e, "status", None)
+    if status == 404 and namespace and "namespaces" in text and "not found" in text:
+        return ("namespace %s does not exist; create it first (for example with kubernetes.core.k8s, kind: "
+                "Namespace) or set namespace to an existing one." % namespace)
+    if status == 422:
+        return text + " (the API server rejected a field; the message above names it)"
+    return text
+
+
 def missing_kubeconfig(kubeconfig):
     """An error string when kubeconfig names file(s) none of which exist (None otherwise)."""
     if not isinstance(kubeconfig, str) or not kubeconfig:

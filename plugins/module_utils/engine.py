@@ -22,7 +22,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError, FluidNotInstalled
+from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError, FluidNotInstalled, explain_api_error
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target, WaitError, wait_for
 
 # Top-level metadata fields this collection sets; everything else under metadata belongs to the server.
@@ -116,13 +116,7 @@ def comparable(obj):
 
 
 def _api_failure(module, item, action, e, done):
-    msg = "%s: could not %s %s: %s" % (item.where, action, item.ref, e)
-    status = getattr(e, "status", None)
-    if status == 404 and "namespaces" in str(e) and "not found" in str(e):
-        msg = ("%s: namespace %s does not exist; create it first (for example with kubernetes.core.k8s, "
-               "kind: Namespace) or set namespace to an existing one." % (item.where, item.namespace))
-    elif status == 422:
-        msg += " (the API server rejected a field; the message above names it)"
+    msg = "%s: could not %s %s: %s" % (item.where, action, item.ref, explain_api_error(e, item.namespace))
     if done:
         msg += " Already changed before this error: %s." % ", ".join(done)
     module.fail_json(msg=msg)

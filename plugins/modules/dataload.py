@@ -252,6 +252,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     FluidNotInstalled,
     connect,
     ensure_k8s_core,
+    explain_api_error,
 )
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target, WaitError, wait_for
 
@@ -413,15 +414,7 @@ class Run(object):
 
 def _fail_api(module, run, action, e):
     ref = "DataLoad %s/%s" % (run.params["namespace"], run.params["name"])
-    msg = "could not %s %s: %s" % (action, ref, e)
-    if e.status == 404 and "namespaces" in str(e) and "not found" in str(e):
-        msg = ("namespace: %s does not exist; create it first or set namespace to the Dataset's namespace."
-               % run.params["namespace"])
-    elif e.status == 403:
-        msg += " (the credentials lack RBAC permission to %s dataloads.data.fluid.io in namespace %s)" % (
-            action, run.params["namespace"])
-    elif e.status == 422:
-        msg += " (the API server rejected a field; the message above names it)"
+    msg = "could not %s %s: %s" % (action, ref, explain_api_error(e, run.params["namespace"]))
     module.fail_json(msg=msg, **run.result())
 
 

@@ -287,9 +287,7 @@ def main():
     except ApiError as e:
         where = "all namespaces" if params["all_namespaces"] else "namespace %s" % params["namespace"]
         msg = "Could not read Datasets in %s: %s" % (where, e)
-        if e.status == 403:
-            msg += " (the credentials lack RBAC permission to list datasets.data.fluid.io there)"
-        elif e.status == 400 and selector:
+        if e.status == 400 and selector:
             msg += " (check label_selector: %s)" % selector
         module.fail_json(msg=msg, datasets=[])
     for w in warnings:

@@ -329,6 +329,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     FluidNotInstalled,
     connect,
     ensure_k8s_core,
+    explain_api_error,
 )
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Gone, Target, Transient, WaitError, wait_for
@@ -395,11 +396,7 @@ def validate(params):
 
 
 def _fail_api(module, what, e, done=None):
-    msg = "could not %s: %s" % (what, e)
-    status = getattr(e, "status", None)
-    if status == 403:
-        msg += (" (the credentials in use lack RBAC permission for this; node_labels needs get, list and patch on "
-                "nodes, cluster-wide)")
+    msg = "could not %s: %s" % (what, explain_api_error(e))
     if done:
         msg += " Already changed before this error: %s." % ", ".join(done)
     module.fail_json(msg=msg)
@@ -620,16 +617,10 @@ def main():
         if outcome.failed:
             done = sorted(c.name for c in outcome.done if c.changed)
             first = outcome.failed[0]
-            status = getattr(first.error, "status", None)
-            hint = ""
-            if status == 403:
-                hint = " The credentials lack RBAC permission to patch nodes (cluster scope)."
-            elif status == 422:
-                hint = " The API server rejected a label; the message names it."
             module.fail_json(
-                msg="could not label node %s: %s.%s %d node(s) were labelled before this error, %d not attempted; "
+                msg="could not label node %s: %s. %d node(s) were labelled before this error, %d not attempted; "
                     "fix the cause and run the task again (nodes already labelled are left as they are)."
-                    % (first.name, first.error, hint, len(done), len(outcome.not_attempted)),
+                    % (first.name, explain_api_error(first.error), len(done), len(outcome.not_attempted)),
                 changed=bool(done), changed_nodes=done,
                 failed_nodes=sorted(c.name for c in outcome.failed))
     vanished = set(outcome.vanished)

@@ -101,6 +101,19 @@ def test_other_statuses_keep_the_server_message():
     assert C.explain_status(422, "spec.mounts: Required value") == "spec.mounts: Required value"
 
 
+def test_api_error_text_explains_a_missing_namespace_and_a_rejected_field():
+    gone = C.ApiError('namespaces "team" not found', status=404)
+    assert C.explain_api_error(gone, "team").startswith("namespace team does not exist; create it first")
+    # without a namespace (cluster-scoped objects), or a 404 of the object itself: the server's text
+    assert C.explain_api_error(gone) == 'namespaces "team" not found'
+    assert C.explain_api_error(C.ApiError('datasets "d" not found', status=404), "team") == 'datasets "d" not found'
+    bad = C.ApiError('Dataset "d" is invalid: spec.mounts[0].mountPoint: Required value', status=422)
+    assert C.explain_api_error(bad, "team") == str(bad) + " (the API server rejected a field; the message above names it)"
+    # 403 was explained when the client raised it: not explained twice
+    forbidden = C.ApiError(C.explain_status(403, NS_403), status=403)
+    assert C.explain_api_error(forbidden, "team") == str(forbidden)
+
+
 def test_request_turns_403_and_401_into_explained_api_errors():
     c = C.FluidClient(K8s(Api(HTTPError(403, NS_403))))
     with pytest.raises(C.ApiError) as e:

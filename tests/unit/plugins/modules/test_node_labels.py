@@ -4,7 +4,7 @@ import copy
 import json
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
+from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError, explain_status
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes, parse_bytes
 from ansible_collections.cloudnative.fluid.plugins.modules import node_labels as M
 
@@ -58,7 +58,10 @@ class NodeCluster(FakeCluster):
         todo = self.patch_failures.get(name) or []
         if todo:
             status = todo.pop(0)
-            raise ApiError("injected %s" % status, status=status)
+            # the client explains a 403 when it raises; this is the API server's own text for one
+            text = ('nodes "%s" is forbidden: User "u" cannot patch resource "nodes" in API group "" at the cluster '
+                    'scope' % name) if status == 403 else "injected %s" % status
+            raise ApiError(explain_status(status, text), status=status)
         node = copy.deepcopy(self.objects.get(("Node", None, name)))
         if node is None:
             raise ApiError('nodes "%s" not found' % name, status=404)
@@ -288,7 +291,8 @@ def test_forbidden_fails_with_what_was_done(run_module):
     c.patch_failures = {N196: [403]}
     r = run_module(M, {"names": [N194, N196], "labels": {"example.com/x": "1"}, "parallel": 1}, c)
     assert r.failed and "could not label node %s" % N196 in r["msg"]
-    assert "RBAC permission to patch nodes" in r["msg"]
+    assert "u may not patch nodes cluster-wide. Grant 'patch' on nodes cluster-wide" in r["msg"]
+    assert r["msg"].count("forbidden (403)") == 1 and "RBAC permission" not in r["msg"]
     assert r["failed_nodes"] == [N196] and r["changed_nodes"] == [N194]
 
 
