@@ -338,9 +338,14 @@ def status_written(obj):
     return last, manager
 
 
+def controller_name(kind):
+    """The Deployment of Fluid's controller that reconciles ``kind``."""
+    return CONTROLLERS.get(kind, kind.lower() + "-controller")
+
+
 def controller_hint(kind):
     """How to check the controller that reconciles ``kind``."""
-    name = CONTROLLERS.get(kind, kind.lower() + "-controller")
+    name = controller_name(kind)
     return ("check the %s Deployment in namespace %s (kubectl -n %s get deploy %s; its pod's log), "
             "or install Fluid with the role cloudnative.fluid.fluid%s" % (
                 name, FLUID_NAMESPACE, FLUID_NAMESPACE, name,
@@ -352,7 +357,7 @@ def _controller_lines(kind, namespace, name, obj, now, ready=None):
     """Lines naming a controller that never reconciled obj, or seems stalled on it."""
     if obj is None:
         return []
-    controller = CONTROLLERS.get(kind, kind.lower() + "-controller")
+    controller = controller_name(kind)
     created = _epoch(((obj.get("metadata") or {}).get("creationTimestamp")))
     age = " in the %d s since it was created" % max(0, now - created) if created is not None else ""
     if not has_status(obj):
