@@ -641,7 +641,8 @@ def validate_item(item, wait_min_workers=None):
 
 
 def _ratio_str(value):
-    return ("%.6f" % value).rstrip("0").rstrip(".")
+    """A watermark as Fluid's string, as written: 0.95 -> "0.95", 1 -> "1", 0.9999999 -> "0.9999999"."""
+    return "%.15g" % value
 
 
 def build_component(kind, opts):

@@ -86,6 +86,14 @@ def test_build_seed_runtime():
     assert spec["properties"]["alluxio.master.journal.type"] == "UFS"
 
 
+def test_watermarks_are_written_as_given():
+    levels = [{"medium": "MEM", "path": "/dev/shm", "quota": "2Gi", "high": 0.9999999, "low": 1e-7},
+              {"medium": "SSD", "path": "/ssd", "quota": "1Gi", "high": 1, "low": 0}]
+    body = M.build_runtime(item(name="x", tiered_store=levels))
+    got = [(lv["high"], lv["low"]) for lv in body["spec"]["tieredstore"]["levels"]]
+    assert got == [("0.9999999", "1e-07"), ("1", "0")]
+
+
 def test_build_components_per_kind():
     body = M.build_runtime(item(name="x", image="alluxio/alluxio", image_tag=2.9,
                                 worker={"node_selector": {"a": "b"}, "resources": {"requests": {"memory": "4Gi", "cpu": 1}},
