@@ -13,7 +13,7 @@ Established, restarting whatever crashes.
     cluster.py up        build, start, wait for Ready (idempotent)
     cluster.py down      stop everything; no process or port is left
     cluster.py status    `key: value` lines other tools and tests read
-    cluster.py restart-component NAME [--down S]   SIGKILL + restart (fault tests)
+    cluster.py restart-component NAME... [--down S] SIGKILL + restart (fault tests)
     cluster.py pause|resume CHILD                  SIGSTOP/SIGCONT a supervised child
 
 Everything listens on 127.0.0.1 and logs to the work folder (.work/ or
@@ -606,43 +606,35 @@ def proc_state(pid):
 
 
 def restart_component(args):
-    """SIGKILL one control-plane component (a crash, no graceful shutdown), keep it down for
-    --down seconds, then start it again the way kwokctl does (`kwokctl start cluster` starts
-    every component whose pid is not running, with the command line saved in kwok.yaml)."""
+    """SIGKILL control-plane components (a crash, no graceful shutdown), keep them down for --down
+    seconds, then start them again the way kwokctl does (`kwokctl start cluster` starts every
+    component whose pid is not running, with the command line saved in kwok.yaml)."""
     lay = Layout()
-    pid = component_pid(args.component)
-    if not pid or not pid_alive(pid):
-        sys.exit("%s is not running (no live pid in %s)" % (args.component, os.path.join(CLUSTER_DIR, "pids")))
     t0 = time.time()
-    os.kill(pid, signal.SIGKILL)
-    while proc_state(pid) not in (None, "Z"):
-        if time.time() - t0 > 30:
-            sys.exit("%s (pid %d) did not die after SIGKILL" % (args.component, pid))
-        time.sleep(0.05)
-    # a zombie still answers kill(pid, 0), which is kwokctl's "is it running": without its pid
-    # file kwokctl starts it again however long the zombie waits for its reaper
-    try:
-        os.remove(os.path.join(CLUSTER_DIR, "pids", args.component + ".pid"))
-    except OSError:
-        pass
-    log("killed %s (pid %d) in %.1f s" % (args.component, pid, time.time() - t0))
+    for name in args.component:
+        pid = component_pid(name)
+        if not pid or not pid_alive(pid):
+            sys.exit("%s is not running (no live pid in %s)" % (name, os.path.join(CLUSTER_DIR, "pids")))
+        os.kill(pid, signal.SIGKILL)
+        while proc_state(pid) not in (None, "Z"):
+            if time.time() - t0 > 30:
+                sys.exit("%s (pid %d) did not die after SIGKILL" % (name, pid))
+            time.sleep(0.05)
+        # a zombie still answers kill(pid, 0), which is kwokctl's "is it running": without its pid
+        # file kwokctl starts it again however long the zombie waits for its reaper
+        try:
+            os.remove(os.path.join(CLUSTER_DIR, "pids", name + ".pid"))
+        except OSError:
+            pass
+        log("killed %s (pid %d) in %.1f s" % (name, pid, time.time() - t0))
     time.sleep(args.down)
     start_components(lay)
-    # a component that lost its leader lease during the outage exits a little later (clusters
-    # created before leader election was turned off): restart it as a kubelet would
-    settle = time.time() + args.settle
-    while time.time() < settle:
-        if any(proc_state(component_pid(n)) in (None, "Z") for n in COMPONENTS):
-            start_components(lay)
-        time.sleep(0.5)
     log("%s restarted (pid %s); API ready %.1f s after the kill" % (
-        args.component, component_pid(args.component), time.time() - t0))
+        ", ".join(args.component), ", ".join(str(component_pid(n)) for n in args.component), time.time() - t0))
 
 
 def start_components(lay, args=None):
-    """Start every control-plane component that is not running (kwokctl start cluster), wait for the API.
-    kube-controller-manager and kube-scheduler exit when they lose their leader lease during a long
-    API outage; this brings them back too."""
+    """Start every control-plane component that is not running (kwokctl start cluster), wait for the API."""
     kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s", capture=True)
     deadline = time.time() + 120
     while not api_ready(lay):
@@ -845,11 +837,9 @@ def main():
     s.set_defaults(fn=status)
     sub.add_parser("supervise").set_defaults(fn=supervise)
     sub.add_parser("ports", help="TCP ports the cluster's processes listen on").set_defaults(fn=ports)
-    r = sub.add_parser("restart-component", help="SIGKILL a control-plane component, then start it as kwokctl does")
-    r.add_argument("component", choices=COMPONENTS)
-    r.add_argument("--down", type=float, default=0.0, help="seconds to keep it down before restarting")
-    r.add_argument("--settle", type=float, default=3.0,
-                   help="seconds to watch the other components afterwards, restarting any that exited")
+    r = sub.add_parser("restart-component", help="SIGKILL control-plane components, then start them as kwokctl does")
+    r.add_argument("component", choices=COMPONENTS, nargs="+")
+    r.add_argument("--down", type=float, default=0.0, help="seconds to keep them down before restarting")
     r.set_defaults(fn=restart_component)
     sub.add_parser("apply-nodes", help="create the nodes of nodes.yaml that are missing (after a test deleted one)"
                    ).set_defaults(fn=lambda a: log("%d node(s) in nodes.yaml" % apply_nodes(Layout())))
