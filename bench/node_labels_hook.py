@@ -1,16 +1,11 @@
 #!/usr/bin/env python3
-"""Benchmark hook for node labelling (issue 6, used by the benchmark of issue 10).
+"""Node labelling and ansible helpers of the benchmark (bench/run.py, issue 10).
 
 On the embedded cluster (hack/cluster/cluster.py, FLUID_CLUSTER_WORKDIR honoured) it makes sure
 N extra KWOK nodes exist (every `gpu_every`-th one a GPU node: allocatable nvidia.com/gpu and the
-GPU operator's labels), then times ONE `cloudnative.fluid.node_labels` task that labels every GPU
-node (`gpu: true`), and, for comparison, `kubectl label nodes -l nvidia.com/gpu.present=true`.
-Between runs the label is removed again (not timed), so every timed run changes every GPU node.
-
-    python3 bench/node_labels_hook.py --nodes 1000 --runs 3          # JSON lines + a summary
-    python3 bench/node_labels_hook.py --nodes 1000 --runs 1 --no-kubectl
-
-From Python:
+GPU operator's labels), times ONE `cloudnative.fluid.node_labels` task that labels the GPU nodes
+(`gpu: true`, detected by the GPU operator's label `nvidia.com/gpu.present=true`: the same nodes
+`kubectl label nodes -l nvidia.com/gpu.present=true` labels), and that kubectl command.
 
     from node_labels_hook import ensure_nodes, time_node_labels, time_kubectl_label, clear_label
     st = ensure_nodes(1000)
@@ -22,22 +17,47 @@ result, including the module's Python start-up, listing and detecting the nodes,
 `process_seconds` adds ansible-playbook's start-up; `patch_seconds` is the module's patching alone.
 No timing here is asserted anywhere.
 """
-import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = os.path.join(ROOT, "hack", "cluster", "cluster.py")
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+VENV_BIN = os.path.dirname(sys.executable)  # make bench runs the venv's python
 COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
 LABEL = "bench.cloudnative.fluid/gpu"
-GPU_SELECTOR = "nvidia.com/gpu.present=true"
+GPU_LABEL = ("nvidia.com/gpu.present", "true")
+GPU_SELECTOR = "%s=%s" % GPU_LABEL
+
+ANSIBLE_ENV = dict(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+                   ANSIBLE_DEPRECATION_WARNINGS="0")
+
+
+def ansible_env(**extra):
+    """The environment of every ansible run of the benchmark: json callback, this tree as the collection,
+    no K8S_AUTH_* of the caller's shell (the kubeconfig is always passed)."""
+    env = dict(os.environ, **ANSIBLE_ENV)
+    for var in [k for k in env if k.startswith("K8S_AUTH_")]:
+        env.pop(var)
+    env.update(extra)
+    return env
+
+
+def first_task(proc, what):
+    """(task, localhost's result) of the first task in a json-callback run; RuntimeError when it failed."""
+    try:
+        task = json.loads(proc.stdout)["plays"][0]["tasks"][0]
+        res = task["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        raise RuntimeError("%s failed (rc %s):\n%s\n%s" % (what, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+    if res.get("failed") or proc.returncode:
+        raise RuntimeError("%s failed: %s" % (what, res.get("msg")))
+    return task, res
 
 PLAYBOOK = """---
 - name: Label every GPU node
@@ -49,7 +69,9 @@ PLAYBOOK = """---
       cloudnative.fluid.node_labels:
         kubeconfig: "{{ kubeconfig }}"
         gpu: true
-        state: "{{ label_state }}"
+        gpu_detection:
+          resources: []
+          labels: "{{ {gpu_label_key: gpu_label_value} }}"
         labels: "{{ {label_key: label_value} }}"
         parallel: "{{ parallel | int }}"
 """
@@ -104,36 +126,31 @@ def _ensure_collection_link():
         os.symlink(ROOT, link)
 
 
-def _seconds(duration):
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
-    return (datetime.strptime(duration["end"], fmt) - datetime.strptime(duration["start"], fmt)).total_seconds()
+def task_seconds(task):
+    """A task's duration as the json callback stamps it (UTC start and end)."""
+    return epoch(task["task"]["duration"]["end"]) - epoch(task["task"]["duration"]["start"])
 
 
-def time_node_labels(kubeconfig, label_key=LABEL, label_value="bench", state="present", parallel=10):
+def epoch(stamp):
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def time_node_labels(kubeconfig, label_key=LABEL, label_value="bench", parallel=10):
     """Run the one-task playbook; returns task/process/patch seconds and how many nodes changed."""
     _ensure_collection_link()
     with tempfile.TemporaryDirectory(prefix="node-labels-bench-") as tmp:
         pb = os.path.join(tmp, "label.yml")
         with open(pb, "w") as fh:
             fh.write(PLAYBOOK)
-        extra = {"kubeconfig": kubeconfig, "label_key": label_key, "label_value": label_value,
-                 "label_state": state, "parallel": parallel,
-                 "ansible_python_interpreter": os.path.join(VENV_BIN, "python")}
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json",
-                   ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_LOCALHOST_WARNING="0",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_DEPRECATION_WARNINGS="0")
+        extra = {"kubeconfig": kubeconfig, "label_key": label_key, "label_value": label_value, "parallel": parallel,
+                 "gpu_label_key": GPU_LABEL[0], "gpu_label_value": GPU_LABEL[1],
+                 "ansible_python_interpreter": sys.executable}
         t0 = time.monotonic()
         proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", pb,
-                               "-e", json.dumps(extra)], capture_output=True, text=True, env=env, cwd=tmp)
+                               "-e", json.dumps(extra)], capture_output=True, text=True, env=ansible_env(), cwd=tmp)
         process_seconds = time.monotonic() - t0
-    try:
-        task = json.loads(proc.stdout)["plays"][0]["tasks"][0]
-        res = task["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise RuntimeError("node_labels run failed (rc %s):\n%s\n%s" % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
-    if res.get("failed"):
-        raise RuntimeError("node_labels failed: %s" % res.get("msg"))
-    return {"tool": "node_labels", "task_seconds": round(_seconds(task["task"]["duration"]), 3),
+    task, res = first_task(proc, "node_labels")
+    return {"tool": "node_labels", "task_seconds": round(task_seconds(task), 3),
             "process_seconds": round(process_seconds, 3), "patch_seconds": res.get("patch_seconds"),
             "changed": len(res.get("changed_nodes") or []), "unchanged": len(res.get("unchanged_nodes") or [])}
 
@@ -152,51 +169,3 @@ def time_kubectl_label(kubeconfig, kubectl="kubectl", label_key=LABEL, label_val
 def clear_label(kubeconfig, kubectl="kubectl", label_key=LABEL):
     subprocess.run([kubectl, "--kubeconfig", kubeconfig, "label", "nodes", "-l", label_key, label_key + "-"],
                    capture_output=True, text=True, check=True)
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as fh:
-            return float(fh.read().split()[0])
-    except (OSError, ValueError):
-        return None
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--nodes", type=int, default=1000, help="extra KWOK nodes (default 1000)")
-    ap.add_argument("--gpu-every", type=int, default=2, help="every Nth extra node is a GPU node (default 2: half)")
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--parallel", type=int, default=10)
-    ap.add_argument("--no-kubectl", action="store_true", help="skip the kubectl comparison")
-    args = ap.parse_args(argv)
-    st = ensure_nodes(args.nodes, args.gpu_every)
-    kc, kubectl = st["kubeconfig"], st.get("kubectl", "kubectl")
-    print(json.dumps({"nodes": st["nodes"], "gpu_nodes": st["gpu_nodes"], "loadavg": loadavg()}), flush=True)
-    rows = []
-    for i in range(args.runs):
-        clear_label(kc, kubectl)
-        r = time_node_labels(kc, label_value="run-%d" % i, parallel=args.parallel)
-        r["run"], r["loadavg"] = i, loadavg()
-        rows.append(r)
-        print(json.dumps(r), flush=True)
-        if not args.no_kubectl:
-            clear_label(kc, kubectl)
-            k = time_kubectl_label(kc, kubectl, label_value="run-%d" % i)
-            k["run"], k["loadavg"] = i, loadavg()
-            rows.append(k)
-            print(json.dumps(k), flush=True)
-    clear_label(kc, kubectl)
-    ours = [r["task_seconds"] for r in rows if r["tool"] == "node_labels"]
-    theirs = [r["process_seconds"] for r in rows if r["tool"] == "kubectl label"]
-    summary = {"node_labels_task_median": statistics.median(ours),
-               "node_labels_patch_median": statistics.median(r["patch_seconds"] for r in rows if r["tool"] == "node_labels")}
-    if theirs:
-        summary["kubectl_label_median"] = statistics.median(theirs)
-        summary["speedup_vs_kubectl"] = round(summary["kubectl_label_median"] / summary["node_labels_task_median"], 2)
-    print(json.dumps(summary), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -60,23 +60,22 @@ def test_goal_lines():
 
 
 def test_results_md_from_recorded_numbers(tmp_path):
-    pytest.importorskip("kubernetes")
     import run
     lat = {"cloudnative.fluid.dataset": 0.5, "kubectl wait": 0.1, "k8s_info until (delay 3 s)": 3.0,
            "3 s poll (Fluid SDK way)": 1.5}
     results = {
         "meta": {"date": "d", "nproc": 2, "load_start": "1 1 1", "load_end": "2 2 2", "workdir": ".work-bench",
-                 "settle": 6, "nodes": 1002, "gpu_nodes": 501, "versions": {"Fluid": "v1.0.8"}},
+                 "settle": 6, "nodes": 1002, "gpu_nodes": 500, "versions": {"Fluid": "v1.0.8"}},
         "ansible_noop": [1.0, 2.0, 3.0],
         "wait_1": [{"latency": lat, "bind_seconds": 25, "module_result_at_controller": 0.3,
                     "module_process_exit_after_result": 0.2, "module_wait_seconds_max": 24, "k8s_info_attempts": 9,
                     "poll_reads": 9}],
-        "labels_setup": {"nodes": 1002, "gpu_nodes": 501, "parallel": 10},
-        "labels": [{"node_labels": {"task_seconds": 4.0, "process_seconds": 6.0, "patch_seconds": 3.0, "changed": 501},
-                    "kubectl": {"process_seconds": 6.0, "changed": 501},
-                    "k8s_loop": {"process_seconds": 50.0, "nodes": 50}}],
+        "labels_setup": {"nodes": 1002, "gpu_nodes": 500, "parallel": 10},
+        "labels": [{"node_labels": {"task_seconds": 4.0, "process_seconds": 6.0, "patch_seconds": 3.0, "changed": 500},
+                    "kubectl": {"process_seconds": 9.0, "changed": 500},
+                    "k8s_loop": {"process_seconds": 52.0, "task_seconds": 50.0, "nodes": 50}}],
         "scale": {"count": 100, "wall_seconds": 130, "bind_seconds": 100, "ansible_before_first_create": 3,
-                  "return_after_last_bound": 1, "task_seconds": [5, 120]},
+                  "datasets_before_first_runtime": 6, "return_after_last_bound": 1, "task_seconds": [5, 120]},
         "site": {"first": {"wall_seconds": 90, "ok": 40, "changed": 12, "skipped": 3},
                  "rerun": {"wall_seconds": 30, "ok": 40, "changed": 0, "skipped": 3}},
         "warm_start": {"down_seconds": 3, "up_seconds": 20, "nodes": 2},
@@ -92,7 +91,13 @@ def test_results_md_from_recorded_numbers(tmp_path):
     assert text.count("**MISSED**") == 3
     assert "- met: (4) site.yml re-run reports 0 changed" in text
     assert "overhead: (wall - bind) / bind | 30.0%" in text
-    assert "| kubernetes.core.k8s loop, per node | 1.00s |" in text
+    # like with like: kubectl's process against node_labels' process, the loop's task against the task
+    assert "| kubectl label nodes -l (process) | 9.00s | 9.00s | 9.00s | 1 | 1.5x |" in text
+    assert "| kubernetes.core.k8s loop task, per node | 1.00s |" in text
+    assert "| kubernetes.core.k8s loop task, x500 nodes (extrapolated) | 500.0s | 500.0s | 500.0s | 1 | 125.0x |" in text
+    assert "(2) node_labels' ansible-playbook process median 6.00s (goal <= 3 s), 1.5x faster" in text
+    assert "its watch started 1.00s after the runtimes were created (runs: +1.0 s;" in text
+    assert "first runtime created -> last Bound" in text and "from one run;" in text
 
 
 def test_fmt_ratio_keeps_small_ratios_visible():
@@ -112,3 +117,16 @@ def test_merge_raw_later_sections_win_and_invocations_are_listed(tmp_path):
     assert m["meta"]["date"] == "A" and m["meta"]["load_end"] == "4"
     assert [i["sections"] for i in m["meta"]["invocations"]] == [["wait_1"], ["site"]]
     assert m["wait_1"] == [1] and m["site"] == {"x": 1} and m["failed_sections"] == {"scale": "stopped"}
+
+
+def test_merge_raw_a_later_success_clears_a_failure_and_empty_data_never_overwrites(tmp_path):
+    import json
+    import run
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"meta": {"date": "A"}, "wait_1": [1], "wait_50": [2],
+                             "failed_sections": {"scale": "stopped"}}))
+    b.write_text(json.dumps({"meta": {"date": "B"}, "wait_50": [], "scale": {"count": 100},
+                             "failed_sections": {"site": "broke"}}))
+    m = run.merge_raw([str(a), str(b)])
+    assert m["wait_50"] == [2] and m["scale"] == {"count": 100}
+    assert m["failed_sections"] == {"site": "broke"}
