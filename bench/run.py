@@ -607,12 +607,12 @@ def write_results(results, path):
                       S.fmt(S.median_of([r.get("module_process_exit_after_result") for r in rows]))),
                   "",
                   "Controllers' bind time (runtime created -> last Bound): median %s. Module's own `wait_seconds` "
-                  "(its watch start -> Bound seen): median %s, so its watch started %s after the runtimes were created "
-                  "(runs: %s; negative: before). k8s_info attempts: %s; poll-loop reads: %s." % (
+                  "(its watch start -> Bound seen): median %s, so its watch began a median %s before the runtimes "
+                  "were created (per run %s; negative = after). k8s_info attempts: %s; poll-loop reads: %s." % (
                       S.fmt(S.summary([r["bind_seconds"] for r in rows])["median"]),
                       S.fmt(S.summary([r["module_wait_seconds_max"] for r in rows])["median"]),
-                      S.fmt(S.median_of([r["bind_seconds"] - r["module_wait_seconds_max"] for r in rows])),
-                      ", ".join("%+.1f s" % (r["bind_seconds"] - r["module_wait_seconds_max"]) for r in rows),
+                      S.fmt(S.median_of([r["module_wait_seconds_max"] - r["bind_seconds"] for r in rows])),
+                      ", ".join("%+.1f s" % (r["module_wait_seconds_max"] - r["bind_seconds"]) for r in rows),
                       [r["k8s_info_attempts"] for r in rows], [r["poll_reads"] for r in rows]), ""]
             m = S.summary(ref)["median"]
             anchors = {n: S.summary([r["latency"][n] for r in rows])["median"] for n in names if "poll" in n or "until" in n}
