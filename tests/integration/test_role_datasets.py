@@ -31,8 +31,12 @@ def vars_file(tmp_path, ns, fixtures, state="present"):
         "datasets_wait_timeout": 240,
         "alluxio_runtime_tiered_store": [{"medium": "MEM", "path": "/dev/shm", "quota": "1Gi", "high": 0.9, "low": 0.5}],
         "datasets_list": [
+            # beta's Dataset affinity allows only ...196, and Fluid's Exclusive workers never share a
+            # node: alpha's worker is kept on ...194, or the scheduler may give it ...196 first
+            # and beta's worker stays Pending
             {"name": "alpha", "mounts": [{"name": "hbase", "mount_point": fixtures + "/hbase/"}],
-             "runtime": {"replicas": 1}},
+             "runtime": {"replicas": 1, "worker": {"node_selector": {
+                 "kubernetes.io/hostname": "cn-hongkong.172.31.136.194"}}}},
             {"name": "beta", "mounts": [{"name": "spark", "mount_point": fixtures + "/spark/"}],
              "node_selector": {"aliyun.accelerator/nvidia_name": "Tesla-V100-SXM2-16GB"},
              "runtime": {"replicas": 1, "tiered_store": [
