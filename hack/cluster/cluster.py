@@ -305,15 +305,7 @@ def write_kwokctl_config(lay):
                 {"key": "kubelet-preferred-address-types", "value": "InternalIP"}]},
             # one instance each, nothing to elect: with leader election they exit when an API
             # server outage outlasts their lease renewal, and no kubelet restarts them here
-            # Kubernetes 1.36's stale-controller checks (beta, on by default) make the StatefulSet,
-            # ReplicaSet, DaemonSet and Job controllers skip a sync while their informer has not yet
-            # seen their own last write, and requeue with exponential backoff. On 2 loaded cores
-            # the informers lag often enough that a Fluid worker StatefulSet got no pod for
-            # minutes ("read version ... is not as new as written version"); off here.
-            {"name": "kube-controller-manager", "extraArgs": [
-                {"key": "leader-elect", "value": "false"},
-                {"key": "feature-gates", "value": ",".join("StaleControllerConsistency%s=false" % k for k in (
-                    "StatefulSet", "ReplicaSet", "DaemonSet", "Job"))}]},
+            {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
             {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
             # exec into a pod runs local commands found on kwok's PATH: the
             # Alluxio CLI simulator's `alluxio` comes first
