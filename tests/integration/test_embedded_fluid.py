@@ -106,8 +106,9 @@ def test_seed_story_with_real_fluid_controllers(kube, cluster, fluid, ns):
     assert st["masterPhase"] == "Ready"
     assert (st["desiredWorkerNumberScheduled"], st["workerNumberReady"]) == (2, 1)
     assert st["workerPhase"] == "PartialReady"
-    ds = kube.get("dataset", "-n", ns, "cifar10")
-    assert ds["status"]["cacheStates"]["cacheCapacity"] == "12.00GiB"
+    # the Dataset's cacheStates are synced from the runtime a moment later: wait, not read once
+    ds = kube.wait_for(("dataset", "-n", ns, "cifar10"),
+                       lambda d: (d["status"].get("cacheStates") or {}).get("cacheCapacity") == "12.00GiB", timeout=60)
     assert ds["status"]["ufsTotal"] == human(fixture_bytes())
     ready = [c for c in ds["status"]["conditions"] if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "True"
