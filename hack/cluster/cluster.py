@@ -20,6 +20,8 @@ Everything listens on 127.0.0.1 and logs to the work folder (.work/ or
 $FLUID_CLUSTER_WORKDIR).
 """
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -74,11 +76,12 @@ class Layout:
         self.tools_dir = os.path.join(CACHE, "bin", "tools-%s-%s" % (
             self.pins["KUBERNETES_VERSION"], digest(
                 os.path.join(tools, "go.mod"), os.path.join(tools, "go.sum"),
-                os.path.join(tools, "etcd", "main.go"), extra=gov + json.dumps(self.pins, sort_keys=True))))
+                os.path.join(tools, "etcd", "main.go"),
+                extra=gov + BUILD_RECIPE + json.dumps(self.pins, sort_keys=True))))
         self.fluid_dir = os.path.join(CACHE, "bin", "fluid-%s-%s" % (
             self.pins["FLUID_VERSION"], digest(
                 os.path.join(fluid, "go.mod"), os.path.join(fluid, "go.sum"),
-                extra=gov + self.pins["FLUID_VERSION"])))
+                extra=gov + BUILD_RECIPE + self.pins["FLUID_VERSION"] + json.dumps(FLUID_BINARIES))))
         self.charts = os.path.join(CACHE, "charts", "fluid-" + self.pins["FLUID_VERSION"])
 
     def tool(self, name):
@@ -99,7 +102,17 @@ class Layout:
 
 # --------------------------------------------------------------------------- build
 
-def build_steps(lay):
+# Bumped when the way binaries are built changes (flags, grouping): cached binaries are then rebuilt.
+BUILD_RECIPE = "2"
+
+
+def build_groups(lay):
+    """[(module dir, output dir, ldflags, [(binary name, package, version)])]: one `go build` per Go module.
+
+    Every binary of a module is built by one `go build -o DIR/ pkg...` so that Go compiles the shared
+    packages once and links one binary while compiling the next (both cores busy). Version stamps
+    (-X) of all binaries share one -ldflags: a -X for a package a binary does not link is ignored.
+    -s -w drops the symbol table and DWARF (faster links; stack traces keep function names)."""
     p = lay.pins
     kube = p["KUBERNETES_VERSION"]
     major, minor = kube.lstrip("v").split(".")[:2]
@@ -108,56 +121,60 @@ def build_steps(lay):
         stamp += ["-X", "%s.gitVersion=%s" % (pkg, kube), "-X", "%s.gitMajor=%s" % (pkg, major),
                   "-X", "%s.gitMinor=%s" % (pkg, minor), "-X", "%s.gitTreeState=clean" % pkg,
                   "-X", "%s.buildDate=1970-01-01T00:00:00Z" % pkg]
-    kube_ld = " ".join(stamp)
-    kwok_ld = "-X sigs.k8s.io/kwok/pkg/consts.Version=%s -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=%s" % (
-        p["KWOK_VERSION"].lstrip("v"), kube.lstrip("v"))
-    helm_ld = "-X helm.sh/helm/v3/internal/version.version=%s" % p["HELM_VERSION"]
-    tools = os.path.join(HERE, "tools")
-    fluid = os.path.join(HERE, "fluid")
-    fluid_ld = "-checklinkname=0 -X github.com/fluid-cloudnative/fluid.version=%s" % p["FLUID_VERSION"]
-    steps = [
-        ("kube-apiserver", kube, tools, "k8s.io/kubernetes/cmd/kube-apiserver", kube_ld, lay.tools_dir),
-        ("kube-controller-manager", kube, tools, "k8s.io/kubernetes/cmd/kube-controller-manager", kube_ld, lay.tools_dir),
-        ("kube-scheduler", kube, tools, "k8s.io/kubernetes/cmd/kube-scheduler", kube_ld, lay.tools_dir),
-        ("etcd", p["ETCD_VERSION"], tools, "./etcd", "", lay.tools_dir),
-        ("kwok", p["KWOK_VERSION"], tools, "sigs.k8s.io/kwok/cmd/kwok", kwok_ld, lay.tools_dir),
-        ("kwokctl", p["KWOK_VERSION"], tools, "sigs.k8s.io/kwok/cmd/kwokctl", kwok_ld, lay.tools_dir),
-        ("helm", p["HELM_VERSION"], tools, "helm.sh/helm/v3/cmd/helm", helm_ld, lay.tools_dir),
+    stamp += ["-X", "sigs.k8s.io/kwok/pkg/consts.Version=%s" % p["KWOK_VERSION"].lstrip("v"),
+              "-X", "sigs.k8s.io/kwok/pkg/consts.KubeVersion=%s" % kube.lstrip("v"),
+              "-X", "helm.sh/helm/v3/internal/version.version=%s" % p["HELM_VERSION"]]
+    tools = [
+        ("kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver", kube),
+        ("kube-controller-manager", "k8s.io/kubernetes/cmd/kube-controller-manager", kube),
+        ("kube-scheduler", "k8s.io/kubernetes/cmd/kube-scheduler", kube),
+        ("etcd", "./etcd", p["ETCD_VERSION"]),
+        ("kwok", "sigs.k8s.io/kwok/cmd/kwok", p["KWOK_VERSION"]),
+        ("kwokctl", "sigs.k8s.io/kwok/cmd/kwokctl", p["KWOK_VERSION"]),
+        ("helm", "helm.sh/helm/v3/cmd/helm", p["HELM_VERSION"]),
     ]
     if not shutil.which("kubectl"):
-        steps.append(("kubectl", kube, tools, "k8s.io/kubernetes/cmd/kubectl", kube_ld, lay.tools_dir))
-    steps += [
-        ("dataset-controller", p["FLUID_VERSION"], fluid, "github.com/fluid-cloudnative/fluid/cmd/dataset", fluid_ld, lay.fluid_dir),
-        ("alluxioruntime-controller", p["FLUID_VERSION"], fluid, "github.com/fluid-cloudnative/fluid/cmd/alluxio", fluid_ld, lay.fluid_dir),
-    ]
-    return steps
+        tools.append(("kubectl", "k8s.io/kubernetes/cmd/kubectl", kube))
+    fluid_ld = "-s -w -checklinkname=0 -X github.com/fluid-cloudnative/fluid.version=%s" % p["FLUID_VERSION"]
+    fluid = [(name, "github.com/fluid-cloudnative/fluid/cmd/" + cmd, p["FLUID_VERSION"]) for name, cmd in FLUID_BINARIES]
+    return [(os.path.join(HERE, "tools"), lay.tools_dir, "-s -w " + " ".join(stamp), tools),
+            (os.path.join(HERE, "fluid"), lay.fluid_dir, fluid_ld, fluid)]
+
+
+# Fluid's controllers the supervisor runs: (binary name, package under github.com/fluid-cloudnative/fluid/cmd/)
+FLUID_BINARIES = [("dataset-controller", "dataset"), ("alluxioruntime-controller", "alluxio")]
 
 
 def build(args=None):
     lay = Layout()
-    steps = build_steps(lay)
-    total = len(steps) + 1
+    groups = build_groups(lay)
     env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod")
     t_all = time.time()
-    for i, (name, version, moddir, pkg, ldflags, outdir) in enumerate(steps, 1):
-        out = os.path.join(outdir, name)
-        if os.path.exists(out):
-            log("[%d/%d] %s %s: cached (%s)" % (i, total, name, version, os.path.relpath(out, ROOT)))
+    for moddir, outdir, ldflags, binaries in groups:
+        todo = [b for b in binaries if not os.path.exists(os.path.join(outdir, b[0]))]
+        for name, _, version in binaries:
+            if (name, _, version) not in todo:
+                log("%s %s: cached (%s)" % (name, version, os.path.relpath(os.path.join(outdir, name), ROOT)))
+        if not todo:
             continue
-        log("[%d/%d] building %s %s (a cold build takes minutes) ..." % (i, total, name, version))
-        os.makedirs(outdir, exist_ok=True)
+        log("building %s (a cold build takes minutes) ..." % ", ".join("%s %s" % (n, v) for n, _, v in todo))
+        tmp = os.path.join(outdir, ".build")
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
         t0 = time.time()
-        cmd = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", out + ".tmp", pkg]
+        cmd = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", tmp + os.sep] + [pkg for _, pkg, _ in todo]
         r = subprocess.run(cmd, cwd=moddir, env=env)
         if r.returncode != 0:
-            sys.exit("build of %s failed (exit %d): %s" % (name, r.returncode, " ".join(cmd)))
-        os.rename(out + ".tmp", out)
-        log("[%d/%d] built %s in %.0f s" % (i, total, name, time.time() - t0))
+            sys.exit("build failed (exit %d): %s" % (r.returncode, " ".join(cmd)))
+        for name, pkg, _ in todo:  # go names each binary after its package's last path element
+            os.rename(os.path.join(tmp, pkg.rstrip("/").rsplit("/", 1)[-1]), os.path.join(outdir, name))
+        os.rmdir(tmp)
+        log("built %s in %.0f s" % (", ".join(n for n, _, _ in todo), time.time() - t0))
     # ddc-helm is the name Fluid's controllers call helm by.
     ddc = os.path.join(lay.fluid_dir, "ddc-helm")
     if not os.path.exists(ddc):
         os.symlink(lay.tool("helm"), ddc)
-    log("[%d/%d] Fluid %s charts: %s" % (total, total, lay.pins["FLUID_VERSION"], prepare_charts(lay)))
+    log("Fluid %s charts: %s" % (lay.pins["FLUID_VERSION"], prepare_charts(lay)))
     log("build done in %.0f s" % (time.time() - t_all))
     return lay
 
@@ -303,10 +320,9 @@ def write_kwokctl_config(lay):
             # nodes are fake: reach their kubelet API (KWOK) at 127.0.0.1, never by name
             {"name": "kube-apiserver", "extraArgs": [
                 {"key": "kubelet-preferred-address-types", "value": "InternalIP"}]},
-            # one instance each, nothing to elect: with leader election they exit when an API
-            # server outage outlasts their lease renewal, and no kubelet restarts them here
-            {"name": "kube-controller-manager", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
-            {"name": "kube-scheduler", "extraArgs": [{"key": "leader-elect", "value": "false"}]},
+            # kube-controller-manager and kube-scheduler keep their defaults, leader election
+            # included: as on a real cluster they exit when an API server outage outlasts their
+            # lease renewal, and the supervisor restarts them as a kubelet restarts static pods
             # exec into a pod runs local commands found on kwok's PATH: the
             # Alluxio CLI simulator's `alluxio` comes first
             {"name": "kwok-controller", "extraArgs": [{"key": "node-ip", "value": "127.0.0.1"}],
@@ -365,6 +381,20 @@ def apply_nodes(lay, extra_nodes=0, extra_gpu_every=0):
 
 # --------------------------------------------------------------------------- up / down
 
+@contextlib.contextmanager
+def ports_lock():
+    """Serialises the start of clusters on this machine: kwokctl picks each component's port by
+    binding port 0 and letting it go, so two clusters starting at the same instant could pick the
+    same port. Once a cluster's components run, they hold their ports."""
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, "cluster-start.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def up(args):
     lay = Layout()
     os.makedirs(LOGS, exist_ok=True)
@@ -379,30 +409,31 @@ def up(args):
         return
     lay = build()
     t0 = time.time()
-    if api_ready(lay):
-        log("cluster %r is running but its set-up did not finish; finishing it" % NAME)
-    elif os.path.isdir(CLUSTER_DIR):
-        log("starting the existing cluster %r" % NAME)
-        kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s")
-    else:
-        log("creating cluster %r (binary runtime, 127.0.0.1 only)" % NAME)
-        conf = write_kwokctl_config(lay)
-        kwokctl(lay, "create", "cluster", "--config", conf, "--kubeconfig", os.path.join(WORK, "kubeconfig"),
-                "--timeout", "180s", "--wait", "180s", "--quiet-pull")
-    deadline = time.time() + 120
-    while not api_ready(lay):
-        if time.time() > deadline:
-            sys.exit("kube-apiserver did not become ready; see %s" % CLUSTER_DIR)
-        time.sleep(0.5)
-    n = apply_nodes(lay, args.extra_nodes, args.extra_gpu_every)
-    # KWOK marks nodes Ready one by one: allow 120 s plus 0.3 s per node (1000 extra nodes under load)
-    node_wait = 120 + int(0.3 * n)
-    kubectl(lay, "wait", "--for=condition=Ready", "node", "--all", "--timeout=%ds" % node_wait, timeout=node_wait + 30)
-    kubectl(lay, "apply", "-f", os.path.join(HERE, "manifests", "base.yaml"))
-    kubectl(lay, "apply", "-f", "-", input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": exec_docs()}))
-    ensure_supervisor(lay)
-    write_info(lay)
-    open(done, "w").close()
+    with ports_lock():
+        if api_ready(lay):
+            log("cluster %r is running but its set-up did not finish; finishing it" % NAME)
+        elif os.path.isdir(CLUSTER_DIR):
+            log("starting the existing cluster %r" % NAME)
+            kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s")
+        else:
+            log("creating cluster %r in %s (binary runtime, 127.0.0.1 only)" % (NAME, WORK))
+            conf = write_kwokctl_config(lay)
+            kwokctl(lay, "create", "cluster", "--config", conf, "--kubeconfig", os.path.join(WORK, "kubeconfig"),
+                    "--timeout", "180s", "--wait", "180s", "--quiet-pull")
+        deadline = time.time() + 120
+        while not api_ready(lay):
+            if time.time() > deadline:
+                sys.exit("kube-apiserver did not become ready; see %s" % CLUSTER_DIR)
+            time.sleep(0.5)
+        n = apply_nodes(lay, args.extra_nodes, args.extra_gpu_every)
+        # KWOK marks nodes Ready one by one: allow 120 s plus 0.3 s per node (1000 extra nodes under load)
+        node_wait = 120 + int(0.3 * n)
+        kubectl(lay, "wait", "--for=condition=Ready", "node", "--all", "--timeout=%ds" % node_wait, timeout=node_wait + 30)
+        kubectl(lay, "apply", "-f", os.path.join(HERE, "manifests", "base.yaml"))
+        kubectl(lay, "apply", "-f", "-", input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": exec_docs()}))
+        ensure_supervisor(lay)
+        write_info(lay)
+        open(done, "w").close()
     log("cluster %r Ready with %d nodes in %.1f s" % (NAME, n, time.time() - t0))
     log("kubeconfig: %s" % KUBECONFIG)
 
@@ -562,10 +593,12 @@ def status(args):
     lines.append(("cluster", "Ready" if ready else ("Stopped" if not os.path.isdir(CLUSTER_DIR) else "NotReady")))
     if os.path.isdir(CLUSTER_DIR) and os.path.exists(lay.tool("kwokctl")):
         r = kwokctl(lay, "get", "components", "-o", "wide", check=False, capture=True)
+        restarts = sup.get("component_restarts") or {}
         for row in r.stdout.splitlines()[1:]:
             parts = row.split()
             if len(parts) >= 2:
-                lines.append((parts[0], parts[1]))
+                lines.append((parts[0], parts[1] + (" (restarts: %d)" % restarts[parts[0]]
+                                                    if restarts.get(parts[0]) else "")))
     sp = read_pid("supervisor")
     lines.append(("supervisor", "Running" if sp and pid_alive(sp) else "Stopped"))
     for name, st in sorted(sup.get("children", {}).items()):
@@ -635,7 +668,8 @@ def restart_component(args):
 
 def start_components(lay, args=None):
     """Start every control-plane component that is not running (kwokctl start cluster), wait for the API."""
-    kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s", capture=True)
+    with ports_lock():
+        kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s", capture=True)
     deadline = time.time() + 120
     while not api_ready(lay):
         if time.time() > deadline:
@@ -777,10 +811,13 @@ def supervise(args):
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
+    kubelet = KubeletStandIn(lay)
+
     def report():
         data = {"fixtures": "http://127.0.0.1:%d" % fixtures_port,
                 "children": {c.name: {"pid": c.proc.pid if c.proc else None, "state": c.state,
-                                      "restarts": c.restarts} for c in children}}
+                                      "restarts": c.restarts} for c in children},
+                "component_restarts": kubelet.restarts}
         tmp = os.path.join(RUN, "supervisor.json.tmp")
         with open(tmp, "w") as fh:
             json.dump(data, fh)
@@ -790,6 +827,7 @@ def supervise(args):
     while not stopping:
         try:
             last_check = supervise_once(children, last_check, stopping)
+            kubelet.poll()
         except Exception as e:  # a hiccup (API restarting, ...) must not end supervision
             log("[supervisor] %s: %s" % (type(e).__name__, e))
         report()
@@ -797,6 +835,34 @@ def supervise(args):
     for c in children:
         c.stop()
     log("supervisor stopped")
+
+
+class KubeletStandIn(object):
+    """Restarts kube-controller-manager and kube-scheduler when they exit, as the kubelet restarts
+    a real cluster's static control-plane pods (with back-off). Both exit by design when an API
+    server outage outlasts their leader-election lease. kube-apiserver and etcd are left to
+    whoever stopped them (cluster.py restart-component controls the outages of fault tests)."""
+
+    NAMES = ("kube-controller-manager", "kube-scheduler")
+
+    def __init__(self, lay):
+        self.lay = lay
+        self.restarts = {}
+        self.last_start = 0.0
+
+    def poll(self):
+        down = [n for n in self.NAMES if proc_state(component_pid(n)) in (None, "Z")]
+        if not down or not os.path.isdir(CLUSTER_DIR):
+            return
+        tries = max(self.restarts.get(n, 0) for n in down)
+        if time.time() - self.last_start < min(30, 2 ** tries):
+            return  # back off
+        self.last_start = time.time()
+        for n in down:
+            self.restarts[n] = self.restarts.get(n, 0) + 1
+        log("[supervisor] %s exited; starting it again (kwokctl start cluster)" % ", ".join(down))
+        with ports_lock():  # not beside another `kwokctl start cluster` (restart-component)
+            kwokctl(self.lay, "start", "cluster", "--timeout", "60s", capture=True, check=False)
 
 
 def supervise_once(children, last_check, stopping):
