@@ -1,6 +1,8 @@
 # cloudnative.fluid — two commands do everything on a fresh machine:
-#   make demo   the seed's whole story (embedded cluster, or $KUBECONFIG if set)
-#   make test   unit, sanity, lint, integration on the embedded cluster, molecule
+#   make demo   the whole story on the embedded cluster (.work/), or $KUBECONFIG's cluster if set
+#   make test   every gate: unit, sanity, lint, integration and molecule on clusters of their own
+#               (.work-test/), never on make demo's cluster or $KUBECONFIG's
+#   make check  the everyday loop: unit, sanity, lint (no cluster)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -11,12 +13,13 @@ CLUSTER := $(PY) $(ROOT)/hack/cluster/cluster.py
 
 include $(ROOT)/mk/collection.mk
 
-.PHONY: help cluster-build cluster-up cluster-down cluster-status tools-mod test demo integration cluster-down-test molecule bench
+.PHONY: help cluster-build cluster-up cluster-down cluster-status tools-mod test check demo integration molecule bench
 PYTEST := $(VENV)/bin/python -m pytest
 
 help:
 	@echo "make demo            seed story end to end (embedded cluster unless KUBECONFIG is set)"
-	@echo "make test            every quality gate"
+	@echo "make test            every quality gate, on clusters of its own (.work-test/)"
+	@echo "make check           unit, sanity, lint: the quick loop"
 	@echo "make cluster-up|cluster-down|cluster-status|cluster-build"
 
 tools-mod:            ## regenerate the wrapper go.mod files from hack/versions.env
@@ -34,20 +37,23 @@ cluster-down:
 cluster-status:
 	@$(CLUSTER) status
 
-# Integration tests against the running embedded cluster (or KUBECONFIG_UNDER_TEST).
-integration: venv collection-link cluster-up
-	$(PYTEST) -p no:cacheprovider tests/integration -m "not teardown" -v --durations=15
+# Every gate, with a timing table at the end (hack/gates.py): the static gates beside the cluster
+# build, then the integration lanes and molecule side by side, each on an embedded cluster of its own.
+test: venv collection-link
+	$(VENV)/bin/python hack/gates.py test
 
-# The last test: cluster-down leaves no process and no listening port.
-cluster-down-test: venv
-	$(PYTEST) -p no:cacheprovider tests/integration -m teardown -v
+check: venv collection-link
+	$(VENV)/bin/python hack/gates.py check
 
-# molecule: destroy, create (the cluster tool), converge (site.yml), idempotence, verify, destroy
+# Only the integration lanes (each brings its cluster up and down).
+integration: venv collection-link
+	$(VENV)/bin/python hack/gates.py integration
+
+# molecule: destroy, create (the cluster tool), converge (site.yml), idempotence, verify, destroy,
+# on its own cluster (FLUID_CLUSTER_WORKDIR, default .work-test/molecule).
 molecule: venv collection-link
-	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) molecule test
-
-test: venv unit sanity lint integration cluster-down-test molecule
-	@echo "make test: all gates passed"
+	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) \
+	  FLUID_CLUSTER_WORKDIR=$${FLUID_CLUSTER_WORKDIR:-$(ROOT)/.work-test/molecule} molecule test
 
 # The seed's whole story. On $$KUBECONFIG's cluster when set (inventories/example), else on the
 # embedded cluster (inventories/local).

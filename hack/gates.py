@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Run the quality gates of `make test` / `make check`, concurrently where they share nothing,
+and end with a table of where the time went.
+
+    gates.py test         unit, sanity, lint, changelog-lint, then the integration lanes and molecule
+    gates.py check        unit, sanity, lint, changelog-lint (no cluster): the everyday loop
+    gates.py integration  only the integration lanes
+
+Each integration lane runs its test files on an embedded cluster of its own
+(FLUID_CLUSTER_WORKDIR=.work-test/<lane>, own ports), so lanes run side by side and never touch a
+cluster they did not start: not `make demo`'s (.work/), not $KUBECONFIG's. A lane brings its
+cluster up, runs its files, then the teardown test brings it down and checks that no process and
+no port is left. Molecule runs its own scenario on .work-test/molecule.
+
+Logs: .work-test/logs/<gate>.log (the tail is printed when a gate fails). Exit 1 if any gate failed.
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(ROOT, ".work-test")
+LOGS = os.path.join(WORK, "logs")
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+INTEGRATION = os.path.join(ROOT, "tests", "integration")
+TEARDOWN = "test_zz_cluster_down.py"
+
+# Integration test files per lane. Lanes are split by what they do to a cluster: "faults" kills
+# and pauses components, deletes nodes and uninstalls Fluid; "install" removes and reinstalls
+# Fluid (role fluid, the no-Fluid rows of the bad-input table, the automation account's fresh
+# install); "modules" is everything that needs Fluid installed and quiet. Every file must be in
+# exactly one lane (checked before anything runs); a lane runs its files in the order listed.
+LANES = {
+    "faults": ["test_faults.py"],
+    "install": ["test_bad_inputs.py", "test_least_privilege.py", "test_role_fluid.py", "test_role_gpu_node_labels.py",
+                "test_secrets.py"],
+    "modules": ["test_cluster.py", "test_embedded_fluid.py", "test_dataset_module.py", "test_runtime_module.py",
+                "test_dataload_module.py", "test_dataset_info_module.py", "test_status_report.py",
+                "test_node_labels_module.py", "test_role_datasets.py"],
+}
+# A lane that runs longer than this is stopped and fails (CI stops everything at 90 minutes).
+LANE_TIMEOUT = 50 * 60
+
+
+def clean_env(**extra):
+    """The environment for gates: no credentials or kubeconfig of the user's own cluster."""
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG" and not k.startswith("K8S_AUTH_")}
+    env["PATH"] = os.pathsep.join([VENV_BIN, env.get("PATH", "")])
+    env.update(extra)
+    return env
+
+
+class Gate(object):
+    def __init__(self, name, cmds, env=None, after=(), timeout=None, junit=None):
+        self.name, self.cmds, self.env, self.after = name, cmds, env or clean_env(), list(after)
+        self.timeout, self.junit = timeout, junit
+        self.started = self.ended = None
+        self.rc = None
+        self.log = os.path.join(LOGS, name + ".log")
+        self.note = ""
+
+    @property
+    def seconds(self):
+        return (self.ended or time.time()) - (self.started or time.time())
+
+    def run(self):
+        self.started = time.time()
+        with open(self.log, "w") as out:
+            for cmd in self.cmds:
+                out.write("$ %s\n" % " ".join(cmd))
+                out.flush()
+                left = None if self.timeout is None else self.timeout - (time.time() - self.started)
+                proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                try:
+                    rc = proc.wait(timeout=left)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, 9)
+                    proc.wait()
+                    rc, self.note = 124, "stopped after %d s" % self.timeout
+                if rc != 0:
+                    self.rc = rc
+                    break
+            else:
+                self.rc = 0
+        self.ended = time.time()
+
+
+def make(target, **env):
+    return Gate(target, [["make", "--no-print-directory", target]], clean_env(**env))
+
+
+def lane_gate(name, files, after):
+    work = os.path.join(WORK, name)
+    env = clean_env(FLUID_CLUSTER_WORKDIR=work)
+    py = os.path.join(VENV_BIN, "python")
+    junit = os.path.join(WORK, "junit-%s.xml" % name)
+    pytest = [py, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--durations=10"]
+    cmds = [
+        [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "up"],
+        pytest + ["-m", "not teardown", "--junitxml", junit] + [os.path.join(INTEGRATION, f) for f in files],
+        # the last test brings this lane's cluster down and checks that nothing of it is left
+        pytest + ["-m", "teardown", "--junitxml", junit + ".down", os.path.join(INTEGRATION, TEARDOWN)],
+    ]
+    return Gate("integration-" + name, cmds, env, after=after, timeout=LANE_TIMEOUT, junit=[junit, junit + ".down"])
+
+
+def check_lanes():
+    files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(INTEGRATION, "test_*.py")))
+    assigned = [f for fs in LANES.values() for f in fs]
+    problems = []
+    for f in files:
+        if f != TEARDOWN and assigned.count(f) != 1:
+            problems.append("%s is in %d lanes (must be in exactly one of hack/gates.py's LANES)" % (f, assigned.count(f)))
+    problems += ["%s is in LANES but does not exist" % f for f in assigned if f not in files]
+    if problems:
+        sys.exit("gates.py: " + "; ".join(problems))
+
+
+def plan(what):
+    unit = make("unit", PYTEST_ADDOPTS="--junitxml=%s" % os.path.join(WORK, "junit-unit.xml"))
+    unit.junit = [os.path.join(WORK, "junit-unit.xml")]
+    static = [unit, make("sanity"), make("lint"), make("changelog-lint")]
+    # one after the other, beside the cluster build: they are light but share the venv's caches
+    for a, b in zip(static, static[1:]):
+        b.after = [a.name]
+    if what == "check":
+        return static
+    build = Gate("cluster-build", [[sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "build"]])
+    lanes = [lane_gate(name, files, after=[build.name]) for name, files in LANES.items()]
+    molecule = make("molecule", FLUID_CLUSTER_WORKDIR=os.path.join(WORK, "molecule"))
+    molecule.after = [build.name]
+    molecule.timeout = LANE_TIMEOUT
+    if what == "integration":
+        return [build] + lanes
+    return [build] + static + lanes + [molecule]
+
+
+def junit_cases(paths):
+    """(seconds, test id, outcome) of every test case in JUnit XML files written by pytest."""
+    out = []
+    for path in paths:
+        try:
+            root = ET.parse(path).getroot()
+        except (OSError, ET.ParseError):
+            continue
+        for case in root.iter("testcase"):
+            outcome = "passed"
+            for child in case:
+                if child.tag in ("failure", "error"):
+                    outcome = "failed"
+                elif child.tag == "skipped":
+                    outcome = "skipped"
+            tid = "%s::%s" % (case.get("classname", "").rsplit(".", 1)[-1], case.get("name"))
+            out.append((float(case.get("time") or 0), tid, outcome))
+    return out
+
+
+def tail(path, lines=120):
+    try:
+        with open(path, errors="replace") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["test", "check", "integration"])
+    args = ap.parse_args()
+    check_lanes()
+    os.makedirs(LOGS, exist_ok=True)
+    gates = plan(args.what)
+    by_name = {g.name: g for g in gates}
+    t0 = time.time()
+    load0 = open("/proc/loadavg").read().split()[:3]
+    lock = threading.Lock()
+    threads = {}
+
+    def runner(g):
+        g.run()
+        with lock:
+            state = "passed" if g.rc == 0 else "FAILED (exit %s%s)" % (g.rc, ", " + g.note if g.note else "")
+            print("== %s %s in %.0f s (log: %s)" % (g.name, state, g.seconds, os.path.relpath(g.log, ROOT)), flush=True)
+            if g.rc != 0:
+                print(tail(g.log), flush=True)
+
+    pending = list(gates)
+    while pending or any(t.is_alive() for t in threads.values()):
+        for g in list(pending):
+            deps = [by_name[d] for d in g.after]
+            if any(d.rc not in (None, 0) for d in deps) and all(d.ended for d in deps):
+                g.rc, g.note = "skipped", "a gate it needs failed"
+                g.started = g.ended = time.time()
+                print("== %s skipped: %s failed" % (g.name, ", ".join(d.name for d in deps if d.rc != 0)), flush=True)
+                pending.remove(g)
+            elif all(d.rc == 0 for d in deps):
+                print("== %s started" % g.name, flush=True)
+                threads[g.name] = threading.Thread(target=runner, args=(g,), daemon=True)
+                threads[g.name].start()
+                pending.remove(g)
+        time.sleep(0.5)
+
+    total = time.time() - t0
+    load1 = open("/proc/loadavg").read().split()[:3]
+    print("\n== timing: make %s, %s, %d cores, load %s -> %s" % (
+        args.what, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)), os.cpu_count(), " ".join(load0), " ".join(load1)))
+    print("| gate | start | time | result |")
+    print("|---|---:|---:|---|")
+    for g in gates:
+        if g.started:
+            print("| %s | +%d s | %d s | %s |" % (g.name, g.started - t0, g.seconds, "passed" if g.rc == 0 else
+                                                 "failed" if g.rc != "skipped" else "skipped"))
+    print("| **all** | | **%d s** | |" % total)
+    def fresh(names):  # JUnit files this run wrote (an earlier run's stay behind)
+        return [p for g in gates if g.name in names for p in (g.junit or [])
+                if g.started and os.path.exists(p) and os.path.getmtime(p) >= t0]
+
+    slow = junit_cases(fresh([g.name for g in gates if g.name.startswith("integration-")]))
+    if slow:
+        print("\nslowest integration tests:")
+        print("| test | time |")
+        print("|---|---:|")
+        for secs, tid, _ in sorted(slow, reverse=True)[:10]:
+            print("| %s | %d s |" % (tid, secs))
+    cases = junit_cases(fresh([g.name for g in gates]))
+    if cases:
+        passed = sum(1 for c in cases if c[2] == "passed")
+        failed = sum(1 for c in cases if c[2] == "failed")
+        print("\ntests: %d passed, %d failed" % (passed, failed))
+    failed_gates = [g.name for g in gates if g.rc != 0]
+    if failed_gates:
+        print("\nmake %s: FAILED: %s" % (args.what, ", ".join(failed_gates)))
+        sys.exit(1)
+    print("\nmake %s: all gates passed in %d s" % (args.what, total))
+
+
+if __name__ == "__main__":
+    main()
