@@ -56,11 +56,11 @@ def test_load_complete_cached_rises_idempotent_then_absent(env, kube, cluster):
     hbase = fixture_bytes("hbase")
     total = fixture_bytes("hadoop", "spark", "hbase")
     after = kube.wait_for(("dataset", "-n", ns, "cifar10"),
-                          lambda d: d["status"]["cacheStates"]["cached"] != "0.00B", timeout=90)
+                          lambda d: d["status"]["cacheStates"]["cached"] == human(hbase)
+                          and d["status"]["cacheStates"]["cachedPercentage"] == "%.1f%%" % (hbase * 100.0 / total),
+                          timeout=90)
     states = after["status"]["cacheStates"]
-    assert states["cached"] == human(hbase)
     assert float(states["cachedPercentage"].rstrip("%")) > 0
-    assert states["cachedPercentage"] == "%.1f%%" % (hbase * 100.0 / total)
 
     info = run_module(cluster, "dataset_info", {"name": "cifar10", "namespace": ns})
     d = info["datasets"][0]

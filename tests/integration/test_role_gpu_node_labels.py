@@ -159,9 +159,11 @@ def test_role_labels_the_new_gpu_node_and_reports_12_to_24_gib(kube, role, seed)
                                 "ready workers 1 -> 2" % seed), report
     [d] = result["datasets"]
     assert (d["expected_workers"], d["eligible_nodes"], d["ready"]) == (2, 2, True)
-    rt = kube.get("alluxioruntime", "-n", seed, "cifar10")
-    assert rt["status"]["workerNumberReady"] == 2 and rt["status"]["cacheStates"]["cacheCapacity"] == "24.00GiB"
-    assert kube.get("dataset", "-n", seed, "cifar10")["status"]["cacheStates"]["cacheCapacity"] == "24.00GiB"
+    # the runtime's counts and the Dataset's cacheStates are separate asynchronous writes: waited for
+    kube.wait_for(("alluxioruntime", "-n", seed, "cifar10"), lambda r: r["status"]["workerNumberReady"] == 2
+                  and r["status"]["cacheStates"]["cacheCapacity"] == "24.00GiB", timeout=60)
+    kube.wait_for(("dataset", "-n", seed, "cifar10"),
+                  lambda d: d["status"]["cacheStates"]["cacheCapacity"] == "24.00GiB", timeout=60)
     print("\nmeasured: label -> 24GiB awaited in %.1f s" % d["wait_seconds"])
 
     again = role(gpu_node_labels_datasets=datasets)

@@ -54,7 +54,8 @@ def test_runtime_ready_bound_and_unchanged(cluster, fluid, k8s, namespace):
 
     # one ready worker with MEM 2Gi + SSD 10Gi: the seed's 12GiB (the controller syncs it shortly after)
     cap = k8s.eventually("cacheCapacity 12.00GiB", lambda: k8s.get("alluxioruntimes", namespace, "cifar10"),
-                         lambda o: ((o.get("status") or {}).get("cacheStates") or {}).get("cacheCapacity") == "12.00GiB")
+                         lambda o: ((o.get("status") or {}).get("cacheStates") or {}).get("cacheCapacity") == "12.00GiB"
+                         and (o.get("status") or {}).get("workerNumberReady") == 1)
     assert cap["status"]["workerNumberReady"] == 1
 
 
