@@ -15,7 +15,6 @@ no port is left. Molecule runs its own scenario on .work-test/molecule.
 Logs: .work-test/logs/<gate>.log (the tail is printed when a gate fails). Exit 1 if any gate failed.
 """
 import argparse
-import glob
 import os
 import subprocess
 import sys
@@ -31,18 +30,18 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 INTEGRATION = os.path.join(ROOT, "tests", "integration")
 TEARDOWN = "test_zz_cluster_down.py"
 
-# Integration test files per lane. Lanes are split by what they do to a cluster: "faults" kills
-# and pauses components, deletes nodes and uninstalls Fluid; "install" removes and reinstalls
-# Fluid (role fluid, the no-Fluid rows of the bad-input table, the automation account's fresh
-# install); "modules" is everything that needs Fluid installed and quiet. Every file must be in
-# exactly one lane (checked before anything runs); a lane runs its files in the order listed.
+# Integration tests per lane: files, or single tests as pytest node ids (file::test). Lanes run
+# side by side, each on a cluster of its own, so a test may uninstall Fluid or kill the API server
+# without disturbing another lane; they are balanced by measured time (see README, "Tests").
+# Every collected integration test must be in exactly one lane (checked before anything runs by
+# collecting each lane); a lane runs its entries in the order listed.
 LANES = {
-    "faults": ["test_faults.py"],
-    "install": ["test_bad_inputs.py", "test_least_privilege.py", "test_role_fluid.py", "test_role_gpu_node_labels.py",
-                "test_secrets.py"],
-    "modules": ["test_cluster.py", "test_embedded_fluid.py", "test_dataset_module.py", "test_runtime_module.py",
-                "test_dataload_module.py", "test_dataset_info_module.py", "test_status_report.py",
-                "test_node_labels_module.py", "test_role_datasets.py"],
+    "restart": ["test_faults.py::test_dataset_wait_survives_apiserver_restarts", "test_role_datasets.py",
+                "test_secrets.py", "test_node_labels_module.py"],
+    "faults": ["test_faults.py", "test_bad_inputs.py", "test_least_privilege.py", "test_role_gpu_node_labels.py"],
+    "fluid": ["test_role_fluid.py", "test_cluster.py", "test_embedded_fluid.py"],
+    "modules": ["test_dataset_module.py", "test_runtime_module.py", "test_dataload_module.py",
+                "test_dataset_info_module.py", "test_status_report.py"],
 }
 # A lane that runs longer than this is stopped and fails (CI stops everything at 90 minutes).
 LANE_TIMEOUT = 50 * 60
@@ -96,7 +95,20 @@ def make(target, **env):
     return Gate(target, [["make", "--no-print-directory", target]], clean_env(**env))
 
 
-def lane_gate(name, files, after):
+def lane_args(name):
+    """pytest arguments of a lane: its entries, and --deselect for the single tests of its files
+    that other lanes run."""
+    elsewhere = [e for other, entries in LANES.items() if other != name for e in entries if "::" in e]
+    rel = os.path.relpath(INTEGRATION, ROOT)  # pytest runs in ROOT; --deselect wants node ids as it prints them
+    args = [os.path.join(rel, e) for e in LANES[name]]
+    files = set(e for e in LANES[name] if "::" not in e)
+    for e in elsewhere:
+        if e.split("::", 1)[0] in files:
+            args += ["--deselect", os.path.join(rel, e)]
+    return args
+
+
+def lane_gate(name, after):
     work = os.path.join(WORK, name)
     env = clean_env(FLUID_CLUSTER_WORKDIR=work)
     py = os.path.join(VENV_BIN, "python")
@@ -104,21 +116,33 @@ def lane_gate(name, files, after):
     pytest = [py, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--durations=10"]
     cmds = [
         [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "up"],
-        pytest + ["-m", "not teardown", "--junitxml", junit] + [os.path.join(INTEGRATION, f) for f in files],
+        pytest + ["-m", "not teardown", "--junitxml", junit] + lane_args(name),
         # the last test brings this lane's cluster down and checks that nothing of it is left
         pytest + ["-m", "teardown", "--junitxml", junit + ".down", os.path.join(INTEGRATION, TEARDOWN)],
     ]
     return Gate("integration-" + name, cmds, env, after=after, timeout=LANE_TIMEOUT, junit=[junit, junit + ".down"])
 
 
+def collect(args):
+    out = subprocess.run([os.path.join(VENV_BIN, "python"), "-m", "pytest", "--collect-only", "-q",
+                          "-p", "no:cacheprovider", "-m", "not teardown"] + args,
+                         cwd=ROOT, capture_output=True, text=True)
+    ids = [line.strip() for line in out.stdout.splitlines() if "::" in line]
+    if out.returncode != 0 or not ids:
+        sys.exit("gates.py: collecting %s failed:\n%s%s" % (" ".join(args), out.stdout[-2000:], out.stderr[-2000:]))
+    return ids
+
+
 def check_lanes():
-    files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(INTEGRATION, "test_*.py")))
-    assigned = [f for fs in LANES.values() for f in fs]
-    problems = []
-    for f in files:
-        if f != TEARDOWN and assigned.count(f) != 1:
-            problems.append("%s is in %d lanes (must be in exactly one of hack/gates.py's LANES)" % (f, assigned.count(f)))
-    problems += ["%s is in LANES but does not exist" % f for f in assigned if f not in files]
+    """Every integration test in exactly one lane."""
+    every = collect([INTEGRATION])
+    seen, problems = {}, []
+    for name in LANES:
+        for tid in collect(lane_args(name)):
+            if tid in seen:
+                problems.append("%s is in lanes %s and %s" % (tid, seen[tid], name))
+            seen[tid] = name
+    problems += ["%s is in no lane (add it to LANES in hack/gates.py)" % t for t in every if t not in seen]
     if problems:
         sys.exit("gates.py: " + "; ".join(problems))
 
@@ -127,13 +151,13 @@ def plan(what):
     unit = make("unit", PYTEST_ADDOPTS="--junitxml=%s" % os.path.join(WORK, "junit-unit.xml"))
     unit.junit = [os.path.join(WORK, "junit-unit.xml")]
     static = [unit, make("sanity"), make("lint"), make("changelog-lint")]
-    # one after the other, beside the cluster build: they are light but share the venv's caches
+    if what == "check":
+        return static  # all at once: nothing else competes for the cores
+    # one after the other, beside the cluster build and the lanes
     for a, b in zip(static, static[1:]):
         b.after = [a.name]
-    if what == "check":
-        return static
     build = Gate("cluster-build", [[sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "build"]])
-    lanes = [lane_gate(name, files, after=[build.name]) for name, files in LANES.items()]
+    lanes = [lane_gate(name, after=[build.name]) for name in LANES]
     molecule = make("molecule", FLUID_CLUSTER_WORKDIR=os.path.join(WORK, "molecule"))
     molecule.after = [build.name]
     molecule.timeout = LANE_TIMEOUT
@@ -174,7 +198,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["test", "check", "integration"])
     args = ap.parse_args()
-    check_lanes()
+    if args.what != "check":
+        check_lanes()
     os.makedirs(LOGS, exist_ok=True)
     gates = plan(args.what)
     by_name = {g.name: g for g in gates}
