@@ -6,7 +6,8 @@ etcd (go.etcd.io/etcd/server/v3), KWOK (fake kubelets for nodes and pods) and
 Helm are built from the Go module proxy at the versions pinned in
 hack/versions.env, cached under .cache/bin/<pins-hash>/, and wired together by
 kwokctl's "binary" runtime. On top of that a supervisor (this file, `supervise`)
-runs the HTTP fixtures, and the real Fluid controllers once Fluid's CRDs are
+runs the HTTP fixtures, the Alluxio exec watcher, the CSI node plugin stand-in
+(csi_standin.py) and the real Fluid controllers once Fluid's CRDs are
 Established, restarting whatever crashes.
 
     cluster.py build     build (or reuse) every binary, print progress
