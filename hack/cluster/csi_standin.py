@@ -44,7 +44,7 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from alluxio_sim.kubeapi import KubeClient, KubeConfig, KubeError, NotFound, core_path, group_path  # noqa: E402
+from alluxio_sim.kubeapi import KubeClient, KubeConfig, NotFound, core_path, group_path  # noqa: E402
 
 CSI_DRIVER = "fuse.csi.fluid.io"                # pkg/common/volume.go CSIDriver
 FUSE_LABEL_PREFIX = "fluid.io/f-"               # pkg/common/label.go LabelAnnotationFusePrefix
