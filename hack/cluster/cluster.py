@@ -6,7 +6,8 @@ etcd (go.etcd.io/etcd/server/v3), KWOK (fake kubelets for nodes and pods) and
 Helm are built from the Go module proxy at the versions pinned in
 hack/versions.env, cached under .cache/bin/<pins-hash>/, and wired together by
 kwokctl's "binary" runtime. On top of that a supervisor (this file, `supervise`)
-runs the HTTP fixtures, and the real Fluid controllers once Fluid's CRDs are
+runs the HTTP fixtures, the Alluxio exec watcher, the CSI node plugin stand-in
+(csi_standin.py) and the real Fluid controllers once Fluid's CRDs are
 Established, restarting whatever crashes.
 
     cluster.py build     build (or reuse) every binary, print progress
@@ -47,6 +48,8 @@ KUBECONFIG = os.path.join(CLUSTER_DIR, "kubeconfig.yaml")
 LOGS = os.path.join(WORK, "logs")
 RUN = os.path.join(WORK, "run")
 FLUID_NAMESPACE = "fluid-system"
+# the (node, volume) pairs the CSI stand-in staged, as a kubelet keeps them on disk; one cluster's life
+CSI_STANDIN_STATE = os.path.join(RUN, "csi-standin.json")
 
 
 def log(msg):
@@ -417,6 +420,8 @@ def up(args):
             kwokctl(lay, "start", "cluster", "--timeout", "120s", "--wait", "120s")
         else:
             log("creating cluster %r in %s (binary runtime, 127.0.0.1 only)" % (NAME, WORK))
+            with contextlib.suppress(OSError):  # left by a cluster that was not brought down
+                os.remove(CSI_STANDIN_STATE)
             conf = write_kwokctl_config(lay)
             kwokctl(lay, "create", "cluster", "--config", conf, "--kubeconfig", os.path.join(WORK, "kubeconfig"),
                     "--timeout", "180s", "--wait", "180s", "--quiet-pull")
@@ -485,7 +490,8 @@ def down(args):
             time.sleep(0.1)
         else:
             os.killpg(pid, signal.SIGKILL)
-    for f in ("run/supervisor.pid", "run/supervisor.json", "run/up.done", "run/fixtures.port", "cluster.json"):
+    for f in ("run/supervisor.pid", "run/supervisor.json", "run/up.done", "run/fixtures.port", "cluster.json",
+              os.path.relpath(CSI_STANDIN_STATE, WORK)):
         try:
             os.remove(os.path.join(WORK, f))
         except OSError:
@@ -804,6 +810,12 @@ def supervise(args):
     children.append(Child("alluxio-exec-watcher", [
         sys.executable, os.path.join(sim, "exec_watcher.py"), "--kubeconfig", KUBECONFIG,
         "--state-dir", os.path.join(WORK, "alluxio-sim"), "--interval", "1"], base_env))
+    # labels a node fluid.io/f-<ns>-<dataset> while a pod there uses the Dataset's PVC, as Fluid's
+    # CSI node plugin does on NodeStageVolume/NodeUnstageVolume: the FUSE DaemonSet selects that label
+    children.append(Child("csi-node-standin", [
+        sys.executable, os.path.join(HERE, "csi_standin.py"), "--kubeconfig", KUBECONFIG,
+        "--state-file", CSI_STANDIN_STATE, "--cert-dir", os.path.join(WORK, "csi-standin"),
+        "--interval", "1"], base_env))
     stopping = []
 
     def on_term(*_):

@@ -148,12 +148,59 @@ def test_seed_story_with_real_fluid_controllers(kube, cluster, fluid, ns):
     kube.wait_for(("nodes",), lambda n: all(
         i["metadata"]["labels"].get("fluid.io/s-%s-cifar10" % ns) == "true"
         for i in n["items"] if i["metadata"]["name"] in (NODE_194, NODE_196)))
+    # the CSI node plugin stand-in labelled both app nodes fluid.io/f-<ns>-cifar10 (NodeStageVolume):
+    # the FUSE DaemonSet runs one pod on each, and Fluid counts them
+    fuse_label = "fluid.io/f-%s-cifar10" % ns
+    kube.wait_for(("nodes",), lambda n: all(
+        i["metadata"]["labels"].get(fuse_label) == "true"
+        for i in n["items"] if i["metadata"]["name"] in (NODE_194, NODE_196)))
+    kube.wait_for(("alluxioruntime", "-n", ns, "cifar10"),
+                  lambda r: (r["status"]["desiredFuseNumberScheduled"], r["status"]["fuseNumberReady"]) == (2, 2)
+                  and r["status"]["fusePhase"] == "Ready", timeout=60)
     print("\nmeasured: runtime created -> dataset Bound %.1f s; node labelled -> 24GiB %.1f s" % (bound_s, widen_s))
 
     # 5. delete: finalizers clear, PV/PVC go, Fluid's node labels are removed
     kube.run("delete", "-n", ns, "statefulset/nginx", "--timeout=60s")
+    kube.wait_for(("pods", "-n", ns, "-l", "app=nginx"), lambda p: not p["items"])
+    # fuse.cleanPolicy defaults to OnRuntimeDeleted: NodeUnstageVolume keeps the label (and the FUSE pods)
+    time.sleep(3)
+    assert all(i["metadata"]["labels"].get(fuse_label) == "true" for i in kube.get("nodes")["items"]
+               if i["metadata"]["name"] in (NODE_194, NODE_196))
     kube.run("delete", "-n", ns, "alluxioruntime/cifar10", "dataset/cifar10", "--timeout=120s", timeout=150)
     kube.wait_for(("pv",), lambda p: not [i for i in p["items"] if i["metadata"]["name"] == "%s-cifar10" % ns])
     kube.wait_for(("pvc", "-n", ns), lambda c: not [i for i in c["items"] if i["metadata"]["name"] == "cifar10"])
     kube.wait_for(("nodes",), lambda n: not [k for i in n["items"] for k in i["metadata"]["labels"]
                                              if k.startswith("fluid.io/") and ns in k])
+
+
+def test_fuse_label_follows_the_pods_with_on_demand_clean_policy(kube, cluster, fluid, ns):
+    """The CSI node plugin stand-in: a pod using the Dataset's PVC labels its node
+    fluid.io/f-<ns>-<name> (NodeStageVolume), the FUSE DaemonSet follows; with
+    fuse.cleanPolicy OnDemand the last pod leaving unlabels the node (NodeUnstageVolume)."""
+    name, label = "ondemand", "fluid.io/f-%s-ondemand" % ns
+    kube.apply({"apiVersion": "data.fluid.io/v1alpha1", "kind": "Dataset",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"mounts": [{"name": "hadoop", "mountPoint": "%s/hadoop/" % cluster["fixtures"]}],
+                         "accessModes": ["ReadWriteMany"]}})
+    kube.apply({"apiVersion": "data.fluid.io/v1alpha1", "kind": "AlluxioRuntime",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"replicas": 1,
+                         "tieredstore": {"levels": [{"mediumtype": "MEM", "path": "/dev/shm", "quota": "1Gi"}]},
+                         "fuse": {"cleanPolicy": "OnDemand"}}})
+    kube.wait_for(("pvc", "-n", ns, name), lambda c: c["status"]["phase"] == "Bound", timeout=180)
+    kube.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": ns},
+                "spec": {"nodeSelector": {"kubernetes.io/hostname": NODE_196},
+                         "containers": [{"name": "app", "image": "busybox",
+                                         "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": name}}]}})
+    kube.wait_for(("node", NODE_196), lambda n: n["metadata"]["labels"].get(label) == "true")
+    assert label not in kube.get("node", NODE_194)["metadata"]["labels"]
+    kube.wait_for(("alluxioruntime", "-n", ns, name),
+                  lambda r: (r["status"]["desiredFuseNumberScheduled"], r["status"]["fuseNumberReady"]) == (1, 1),
+                  timeout=60)
+    kube.run("delete", "-n", ns, "pod/app", "--timeout=60s")
+    kube.wait_for(("node", NODE_196), lambda n: label not in n["metadata"]["labels"])
+    kube.wait_for(("alluxioruntime", "-n", ns, name),
+                  lambda r: (r["status"]["desiredFuseNumberScheduled"], r["status"].get("fuseNumberReady", 0)) == (0, 0),
+                  timeout=60)
+    kube.run("delete", "-n", ns, "alluxioruntime/" + name, "dataset/" + name, "--timeout=120s", timeout=150)
