@@ -10,7 +10,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import QuantityError, parse_quantity
 
 # \Z, not $: $ also matches before a trailing newline (so "cifar10\n" passed as a name)
 _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
@@ -21,11 +22,16 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?\Z")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://(.*)\Z")
 _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 
-SECRETISH = re.compile(r"(secret|passw|token|credential|private|access[-_.]?key|api[-_.]?key|sas)", re.I)
-
 NODE_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 TOLERATION_OPERATORS = ("Exists", "Equal")
 TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def str_value(value):
+    """A label value as Kubernetes stores it (YAML true -> 'true', 16 -> '16')."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def resource_name(field, value, what="object"):
@@ -88,7 +94,7 @@ def labels(field, mapping, values=True):
     return errors
 
 
-def mount_point(field, value, schemes=F.MOUNT_SCHEMES):
+def mount_point(field, value, schemes=fluid.MOUNT_SCHEMES):
     value = str(value or "")
     m = _SCHEME.match(value)
     if not m:
@@ -184,6 +190,25 @@ def one_or_many(params, one, many, noun):
     return []
 
 
-def secretish_values(mapping):
-    """Values of keys that look like they hold secrets (to mask them in output)."""
-    return [str(v) for k, v in (mapping or {}).items() if v not in (None, "") and SECRETISH.search(str(k))]
+def ratio(field, value):
+    if value is not None and not 0 < value <= 1:
+        return ["%s: %r must be a ratio above 0 and at most 1, e.g. 0.95" % (field, value)]
+    return []
+
+
+def resources(field, value):
+    """Kubernetes resource requests/limits: known keys, quantities that parse."""
+    errors = []
+    if value is None:
+        return errors
+    unknown = set(value) - {"requests", "limits", "claims"}
+    if unknown:
+        errors.append("%s: unknown key(s) %s; use requests and limits, e.g. {requests: {memory: 4Gi}}"
+                      % (field, ", ".join(sorted(unknown))))
+    for part in ("requests", "limits"):
+        for res, qty in (value.get(part) or {}).items():
+            try:
+                parse_quantity(qty)
+            except QuantityError as e:
+                errors.append("%s.%s.%s: %s" % (field, part, res, e))
+    return errors

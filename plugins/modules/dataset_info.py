@@ -228,16 +228,15 @@ datasets:
 
 import copy
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
     AnsibleK8SModule,
     ApiError,
     FluidNotInstalled,
     connect,
-    ensure_k8s_core,
 )
 
 
@@ -253,12 +252,12 @@ def argument_spec():
     return spec
 
 
-def validate(params):
+def check_options(params):
     errors = []
     if params.get("name") is not None:
-        errors += V.resource_name("name", params["name"], "Dataset")
+        errors += validate.resource_name("name", params["name"], "Dataset")
     if not params.get("all_namespaces"):
-        errors += V.namespace_name("namespace", params.get("namespace"))
+        errors += validate.namespace_name("namespace", params.get("namespace"))
     for i, sel in enumerate(params.get("label_selector") or []):
         if not str(sel).strip():
             errors.append("label_selector[%d]: is empty; write key=value, key!=value, key, !key or key in (a,b)" % i)
@@ -269,19 +268,18 @@ def validate(params):
 
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
-    ensure_k8s_core(module)
     params = module.params
-    errors = validate(params)
+    errors = check_options(params)
     if errors:
         module.fail_json(msg="Invalid options:\n- " + "\n- ".join(errors), errors=errors)
 
     client = connect(module)
     selector = ",".join(s.strip() for s in params.get("label_selector") or []) or None
     try:
-        client.require(F.DATASET)
-        datasets = O.list_datasets(client, name=params.get("name"), namespace=params["namespace"],
+        client.require(fluid.DATASET)
+        datasets = observe.list_datasets(client, name=params.get("name"), namespace=params["namespace"],
                                    label_selector=selector, all_namespaces=params["all_namespaces"])
-        facts, warnings = O.collect_datasets(client, datasets, include_pods=params["include_pods"])
+        facts, warnings = observe.collect_datasets(client, datasets, include_pods=params["include_pods"])
     except FluidNotInstalled as e:
         module.fail_json(msg=str(e), datasets=[])
     except ApiError as e:

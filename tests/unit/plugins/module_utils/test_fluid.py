@@ -1,5 +1,7 @@
 import time
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
+from ansible_collections.cloudnative.fluid.plugins.module_utils import diagnose
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 
 from fakes import FakeCluster, obj
@@ -90,19 +92,19 @@ def test_node_selector_matching():
     sel = {"nodeSelectorTerms": [{"matchExpressions": [{"key": GPU, "operator": "In", "values": [V100]}]}]}
     gpu = node("cn-hongkong.172.31.136.196", {GPU: V100})
     plain = node("cn-hongkong.172.31.136.194")
-    assert F.node_matches_selector(gpu, sel) and not F.node_matches_selector(plain, sel)
-    assert F.node_matches_selector(plain, None)
+    assert scheduling.node_matches_selector(gpu, sel) and not scheduling.node_matches_selector(plain, sel)
+    assert scheduling.node_matches_selector(plain, None)
     ors = {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "Exists"}]},
                                  {"matchFields": [{"key": "metadata.name", "operator": "In",
                                                    "values": ["cn-hongkong.172.31.136.194"]}]}]}
-    assert F.node_matches_selector(plain, ors)
-    assert not F.node_matches_selector(node("other"), ors)
+    assert scheduling.node_matches_selector(plain, ors)
+    assert not scheduling.node_matches_selector(node("other"), ors)
     nums = {"nodeSelectorTerms": [{"matchExpressions": [{"key": "gpus", "operator": "Gt", "values": ["1"]},
                                                         {"key": "tainted", "operator": "DoesNotExist"}]}]}
-    assert F.node_matches_selector(node("n", {"gpus": "2"}), nums)
-    assert not F.node_matches_selector(node("n", {"gpus": "1"}), nums)
-    assert not F.node_matches_selector(node("n", {"gpus": "4", "tainted": "y"}), nums)
-    assert F.node_matches_selector(node("n", {"a": "x"}), {"nodeSelectorTerms": [
+    assert scheduling.node_matches_selector(node("n", {"gpus": "2"}), nums)
+    assert not scheduling.node_matches_selector(node("n", {"gpus": "1"}), nums)
+    assert not scheduling.node_matches_selector(node("n", {"gpus": "4", "tainted": "y"}), nums)
+    assert scheduling.node_matches_selector(node("n", {"a": "x"}), {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["y"]}]}]})
 
 
@@ -116,7 +118,7 @@ def cluster_with_nodes(gpu_nodes=1):
 def test_diagnose_dataset_without_runtime():
     c = cluster_with_nodes()
     c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound")
     assert "phase NotBound" in text
     assert "No runtime named cifar10 exists in namespace default" in text
     assert "cloudnative.fluid.runtime" in text
@@ -132,7 +134,7 @@ def test_diagnose_dataset_with_partial_runtime_and_pending_pod():
         "phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
                                             "message": "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity."}]}))
     c.put(obj("Pod", "default", "cifar10-worker-0", status={"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}))
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound")
     assert "AlluxioRuntime default/cifar10: master Ready 1/1 ready, worker PartialReady 1/2 ready, fuse Ready 1/2 ready" in text
     assert "MasterReady=True" in text
     assert "Only 1 node(s) can host the 2 requested worker(s)" in text
@@ -143,7 +145,7 @@ def test_diagnose_dataset_with_partial_runtime_and_pending_pod():
 def test_diagnose_runtime_without_dataset():
     c = cluster_with_nodes(gpu_nodes=2)
     c.put(seed_runtime())
-    text = F.diagnose(c, "AlluxioRuntime", "default", "cifar10", want="ready")
+    text = diagnose.diagnose(c, "AlluxioRuntime", "default", "cifar10", want="ready")
     assert "No Dataset named cifar10 exists in namespace default" in text
     assert "cloudnative.fluid.dataset" in text
     assert "No controller has reconciled AlluxioRuntime default/cifar10: no status written" in text
@@ -153,7 +155,7 @@ def test_diagnose_runtime_without_dataset():
 def test_diagnose_no_status_means_controllers_absent():
     c = cluster_with_nodes()
     c.put(seed_dataset())
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound")
     assert "phase (none: no status written yet)" in text
     assert "No controller has reconciled Dataset default/cifar10: no status written" in text
     assert "Fluid's dataset-controller is missing, stopped or hung" in text
@@ -162,7 +164,7 @@ def test_diagnose_no_status_means_controllers_absent():
 
 def test_diagnose_crds_missing():
     c = FakeCluster(fluid_installed=False)
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound")
     assert text == F.INSTALL_HINT
     assert "cloudnative.fluid.fluid" in text and "CRDs" in text
 
@@ -182,7 +184,7 @@ def test_diagnose_deletion_blocked_by_pod_using_pvc():
     c.put(obj("Event", "default", "e1", type="Warning", reason="ErrorDeleteDataset",
               message="Failed to delete dataset because err: can not delete dataset because Pod nginx-0 in Namespace default is using it",
               involvedObject={"kind": "Dataset", "name": "cifar10"}))
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="absent")
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="absent")
     assert "finalizers: fluid-dataset-controller-finalizer" in text
     assert "deletion requested" in text
     assert "Pods still use the PVC default/cifar10" in text and "nginx-0 (Running)" in text
@@ -192,8 +194,8 @@ def test_diagnose_deletion_blocked_by_pod_using_pvc():
 
 def test_diagnose_deletion_done_and_gone_objects():
     c = FakeCluster()
-    assert F.diagnose(c, "Dataset", "default", "gone", want="absent") == "Dataset default/gone is gone."
-    assert "does not exist" in F.diagnose(c, "Dataset", "default", "gone", want="bound")
+    assert diagnose.diagnose(c, "Dataset", "default", "gone", want="absent") == "Dataset default/gone is gone."
+    assert "does not exist" in diagnose.diagnose(c, "Dataset", "default", "gone", want="bound")
 
 
 def test_diagnose_survives_read_errors():
@@ -204,7 +206,7 @@ def test_diagnose_survives_read_errors():
             return super(Forbidden, self).list(kind, namespace, **kw)
     c = Forbidden()
     c.put(seed_dataset({"phase": "NotBound"}))
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound")
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound")
     assert "could not read nodes: 403 Forbidden" in text
     assert "phase NotBound" in text
 
@@ -224,7 +226,7 @@ def test_diagnose_names_the_runtime_controller_that_never_reconciled():
     rt = seed_runtime()
     rt["metadata"]["creationTimestamp"] = _at(95)
     c.put(rt)
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
     assert ("No controller has reconciled AlluxioRuntime default/cifar10: no status written in the 95 s since it "
             "was created. Fluid's alluxioruntime-controller is missing, stopped or hung") in text
     assert "kubectl -n fluid-system get deploy alluxioruntime-controller" in text
@@ -243,18 +245,18 @@ def test_diagnose_names_a_stalled_runtime_controller_only_after_a_while():
     c = cluster_with_nodes()
     c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
     c.put(rt)
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
     assert ("AlluxioRuntime default/cifar10 is not ready and its status was last written 300 s ago (by "
             "alluxioruntime-controller): either nothing progresses") in text
     assert "alluxioruntime-controller is stalled" in text
     # a recent write: the controller is alive, nothing to say about it
-    text = F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW - 300 + F.STALLED_SECONDS - 1)
+    text = diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW - 300 + diagnose.STALLED_SECONDS - 1)
     assert "stalled" not in text and "No controller has reconciled" not in text
     # a ready runtime is never called stalled, however old its status
     ready = dict(SEED_RUNTIME_STATUS, workerPhase="Ready", workerNumberReady=2)
     rt["status"] = ready
     c.put(rt)
-    assert "stalled" not in F.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
+    assert "stalled" not in diagnose.diagnose(c, "Dataset", "default", "cifar10", want="bound", now=NOW)
 
 
 def test_status_written_without_managed_fields():
@@ -267,11 +269,11 @@ def test_diagnose_dataload_includes_its_dataset_and_loader_notes():
     c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
     c.put(obj("DataLoad", "default", "warmup", spec={"dataset": {"name": "cifar10", "namespace": "default"}},
               status={"phase": "Pending"}))
-    text = F.diagnose(c, "DataLoad", "default", "warmup", want="complete", now=NOW)
+    text = diagnose.diagnose(c, "DataLoad", "default", "warmup", want="complete", now=NOW)
     assert "DataLoad default/warmup: phase Pending" in text
     assert "Dataset default/cifar10 is NotBound, not Bound" in text
     assert "No controller has reconciled" not in text
     c.put(obj("DataLoad", "default", "fresh", spec={"dataset": {"name": "missing"}}))
-    text = F.diagnose(c, "DataLoad", "default", "fresh", want="complete", now=NOW)
+    text = diagnose.diagnose(c, "DataLoad", "default", "fresh", want="complete", now=NOW)
     assert "Dataset default/missing does not exist" in text
     assert "No controller has reconciled DataLoad default/fresh" in text and "dataset-controller" in text

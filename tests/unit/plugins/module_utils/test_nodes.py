@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import nodes as N
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
 
@@ -251,49 +253,60 @@ def seed_runtime(ready=1, capacity="12.00GiB", replicas=2, **spec):
 def test_expected_workers_follow_the_labels():
     ds, rt = seed_dataset(), seed_runtime()
     nodes = [node("196", labels={GPU: V100}), node("194")]
-    assert N.expected_workers(nodes, ds, rt) == (1, 1)
+    assert scheduling.expected_workers(nodes, ds, rt) == (1, 1)
     nodes[1]["metadata"]["labels"][GPU] = V100
-    assert N.expected_workers(nodes, ds, rt) == (2, 2)
+    assert scheduling.expected_workers(nodes, ds, rt) == (2, 2)
     nodes.append(node("198", labels={GPU: V100}))
-    assert N.expected_workers(nodes, ds, rt) == (2, 3)  # never more than spec.replicas
+    assert scheduling.expected_workers(nodes, ds, rt) == (2, 3)  # never more than spec.replicas
 
 
 def test_worker_placement_rules():
     ds, rt = seed_dataset(), seed_runtime()
     gpu = {GPU: V100}
-    assert not N.worker_can_run(node("a", labels=gpu, unschedulable=True), ds, rt)
+    assert not scheduling.worker_can_run(node("a", labels=gpu, unschedulable=True), ds, rt)
     tainted = node("b", labels=gpu, taints=[{"key": "nvidia.com/gpu", "effect": "NoSchedule"}])
-    assert not N.worker_can_run(tainted, ds, rt)
+    assert not scheduling.worker_can_run(tainted, ds, rt)
     tolerant = seed_dataset(tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}])
-    assert N.worker_can_run(tainted, tolerant, rt)
+    assert scheduling.worker_can_run(tainted, tolerant, rt)
     prefer = node("c", labels=gpu, taints=[{"key": "x", "effect": "PreferNoSchedule"}])
-    assert N.worker_can_run(prefer, ds, rt)
-    held = node("d", labels=dict(gpu, fluid_exclusive="other_ds"))
+    assert scheduling.worker_can_run(prefer, ds, rt)
+    held = node("d", labels=dict(gpu, fluid_exclusive="default_other"))
     mine = node("e", labels=dict(gpu, fluid_exclusive="default_cifar10"))
-    assert not N.worker_can_run(held, ds, rt) and N.worker_can_run(mine, ds, rt)
+    assert not scheduling.worker_can_run(held, ds, rt) and scheduling.worker_can_run(mine, ds, rt)
     picky = seed_runtime(worker={"nodeSelector": {"disk": "ssd"}})
-    assert not N.worker_can_run(node("f", labels=gpu), ds, picky)
-    assert N.worker_can_run(node("g", labels=dict(gpu, disk="ssd")), ds, picky)
+    assert not scheduling.worker_can_run(node("f", labels=gpu), ds, picky)
+    assert scheduling.worker_can_run(node("g", labels=dict(gpu, disk="ssd")), ds, picky)
     anywhere = {"kind": "Dataset", "metadata": {"name": "x", "namespace": "default"}, "spec": {}}
-    assert N.worker_can_run(node("h"), anywhere, rt)
+    assert scheduling.worker_can_run(node("h"), anywhere, rt)
+
+
+def test_exclusive_placement_binds_only_within_a_namespace():
+    """Fluid 1.0.8's Exclusive workers repel each other by a pod anti-affinity without a namespaces field: a
+    node held by another namespace's Dataset still takes this Dataset's worker."""
+    ds, rt = seed_dataset(), seed_runtime()
+    other_ns = node("d", labels={GPU: V100, "fluid_exclusive": "team-b_cifar10"})
+    same_ns = node("e", labels={GPU: V100, "fluid_exclusive": "default_imagenet"})
+    assert not scheduling.exclusive_conflict(other_ns, ds) and scheduling.worker_can_run(other_ns, ds, rt)
+    assert scheduling.exclusive_conflict(same_ns, ds) and not scheduling.worker_can_run(same_ns, ds, rt)
+    assert scheduling.expected_workers([node("196", labels={GPU: V100}), other_ns], ds, rt) == (2, 2)
 
 
 def test_capacity_per_worker():
-    assert N.per_worker_bytes(seed_runtime()) == 12 * 1024 ** 3  # from the status: 12GiB / 1 ready
-    assert N.per_worker_bytes(seed_runtime(ready=0, capacity="")) == 12 * 1024 ** 3  # from the quotas
+    assert scheduling.per_worker_bytes(seed_runtime()) == 12 * 1024 ** 3  # from the status: 12GiB / 1 ready
+    assert scheduling.per_worker_bytes(seed_runtime(ready=0, capacity="")) == 12 * 1024 ** 3  # from the quotas
     odd = seed_runtime(ready=0, capacity="")
     odd["spec"]["tieredstore"]["levels"] = [{"mediumtype": "SSD", "quotaList": "1Gi,3Gi"}]
-    assert N.per_worker_bytes(odd) == 4 * 1024 ** 3
-    assert N.per_worker_bytes({"spec": {}}) is None
+    assert scheduling.per_worker_bytes(odd) == 4 * 1024 ** 3
+    assert scheduling.per_worker_bytes({"spec": {}}) is None
 
 
 def test_widened_predicates():
     want = 24 * 1024 ** 3
-    assert not N.runtime_widened(seed_runtime(ready=1), 2, want)
-    assert not N.runtime_widened(seed_runtime(ready=2, capacity="12.00GiB"), 2, want)  # status not synced yet
-    assert N.runtime_widened(seed_runtime(ready=2, capacity="24.00GiB"), 2, want)
-    assert N.runtime_widened(seed_runtime(ready=2, capacity="23.99GiB"), 2, want)  # two-decimal rounding
-    assert N.runtime_widened(seed_runtime(ready=2, capacity=""), 2, None)
-    assert not N.runtime_widened(None, 0, None)
-    assert N.dataset_widened({"status": {"cacheStates": {"cacheCapacity": "24.00GiB"}}}, want)
-    assert not N.dataset_widened({"status": {}}, want)
+    assert not scheduling.runtime_widened(seed_runtime(ready=1), 2, want)
+    assert not scheduling.runtime_widened(seed_runtime(ready=2, capacity="12.00GiB"), 2, want)  # status not synced yet
+    assert scheduling.runtime_widened(seed_runtime(ready=2, capacity="24.00GiB"), 2, want)
+    assert scheduling.runtime_widened(seed_runtime(ready=2, capacity="23.99GiB"), 2, want)  # two-decimal rounding
+    assert scheduling.runtime_widened(seed_runtime(ready=2, capacity=""), 2, None)
+    assert not scheduling.runtime_widened(None, 0, None)
+    assert scheduling.dataset_widened({"status": {"cacheStates": {"cacheCapacity": "24.00GiB"}}}, want)
+    assert not scheduling.dataset_widened({"status": {}}, want)

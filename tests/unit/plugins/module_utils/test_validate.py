@@ -1,5 +1,7 @@
 import pytest
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 
 
@@ -73,5 +75,5 @@ def test_tolerations():
 def test_positive_and_secrets():
     assert V.positive("wait_timeout", 0) and V.positive("wait_timeout", -1)
     assert V.positive("wait_timeout", 5) == []
-    assert V.secretish_values({"fs.oss.accessKeySecret": "s3cr3t", "fs.oss.endpoint": "e",
+    assert secrets.secretish_values({"fs.oss.accessKeySecret": "s3cr3t", "fs.oss.endpoint": "e",
                                "aws.secret.key": "k", "password": ""}) == ["s3cr3t", "k"]

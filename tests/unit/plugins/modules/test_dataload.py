@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as M
 
 from fakes import FakeCluster, obj
@@ -90,14 +91,14 @@ def writes(cluster):
 # ---------------------------------------------------------------- building and validation
 
 def params(**kw):
-    base = {k: None for k in M.argument_spec()}
+    base = {k: None for k in driver.argument_spec(M.KIND)}
     base.update(namespace="default", state="present", wait=True, wait_timeout=300)
     base.update(kw)
     return base
 
 
 def test_build_dataload():
-    body = M.build_dataload(params(name="warmup", dataset="cifar10", load_metadata=True,
+    body = M.KIND.build(params(name="warmup", dataset="cifar10", load_metadata=True,
                                    paths=[{"path": "/hbase", "replicas": 2}, {"path": "/spark", "replicas": None}],
                                    options={"atomic": True, "n": 3}, node_selector={"zone": "a"},
                                    tolerations=[{"key": "gpu", "operator": "Exists"}], labels={"team": "ml"},
@@ -116,11 +117,12 @@ def test_build_dataload():
 
 
 def test_validation_names_fields():
-    errors = M.validate(params(name="Warm_Up", dataset=None, wait_timeout=0,
+    p = params(name="Warm_Up", dataset=None, wait_timeout=0,
                                paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
-                               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"}))
+                               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"})
+    errors = M.KIND.validate(p, p)
     fields = [e.split(":", 1)[0] for e in errors]
-    for f in ("name", "wait_timeout", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
+    for f in ("name", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
               "spec.loadMetadata", "spec.dataset", "spec.policy"):
         assert f in fields, (f, errors)
 

@@ -3,8 +3,10 @@ node patches, label selectors and a runtime controller that places one worker pe
 import copy
 import json
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError, explain_status
+from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
+from ansible_collections.cloudnative.fluid.plugins.module_utils.errors import explain_status
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes, parse_bytes
 from ansible_collections.cloudnative.fluid.plugins.modules import node_labels as M
 
@@ -109,7 +111,7 @@ def seed_cluster(with_runtime=True, grows=True):
         rt = cluster.objects[("AlluxioRuntime", "default", "cifar10")]
         ds = cluster.objects[("Dataset", "default", "cifar10")]
         matching = [n for k, n in cluster.objects.items() if k[0] == "Node"
-                    and F.node_matches_selector(n, F.dataset_node_selector(ds))]
+                    and scheduling.node_matches_selector(n, scheduling.dataset_node_selector(ds))]
         ready = min(rt["spec"]["replicas"], len(matching)) if grows else 1
         cap = format_bytes(ready * parse_bytes("12Gi"), strip=False)
         status = {"masterPhase": "Ready", "workerPhase": "Ready" if ready == 2 else "PartialReady",
