@@ -13,7 +13,7 @@ Two halves:
   not allowed to do: that part of the answer is left empty and a warning says why.
 
 Sizes keep Fluid's own text as ``human`` (``12.00GiB``, what ``kubectl get dataset`` shows) and
-add the exact ``bytes`` (``module_utils.quantity``).
+add ``bytes`` parsed from that rounded text (``module_utils.quantity``), so approximate.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -15,8 +15,8 @@ author:
   - cloudnative.fluid contributors (@cloudnative)
 description:
   - Create or delete a Fluid C(DataLoad) (C(data.fluid.io/v1alpha1)). Fluid's dataset controller runs a loader
-    Job that reads the given paths of a Dataset into its runtime's cache, so the first reads by applications
-    are already cache hits.
+    Job that reads the given paths of a Dataset (all of it when no path is given) into its runtime's cache, so
+    the first reads by applications are already cache hits.
   - With O(wait), waits by watching the API server until the DataLoad's phase is C(Complete), and reports how
     long the load took (Fluid's C(status.duration)). If the phase becomes C(Failed) the task fails with the
     loader's reason. On timeout the task fails with a diagnosis (the DataLoad's phase and conditions, whether its
@@ -29,10 +29,9 @@ description:
   - All inputs are checked before anything is written, including that the Dataset exists in O(namespace) and
     that every path lies under one of its mounts.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full
@@ -75,17 +74,12 @@ options:
     description:
       - What to load (C(spec.target)). Each path is a path inside the Dataset, so it starts with a mount's
         directory (C(/<mount name>), or the mount's C(path)), or is C(/) for everything.
-      - Without O(paths) Fluid's loader loads nothing; give at least C(/) to load the whole Dataset.
+      - "Each item is either a path as a string (V(/spark)) or a mapping with C(path) and, optionally, C(replicas),
+        how many cache replicas of each block to load (Fluid's default is 1), for example
+        C({path: /spark, replicas: 2})."
+      - Without O(paths) Fluid's loader loads C(/), the whole Dataset.
     type: list
-    elements: dict
-    suboptions:
-      path:
-        description: Absolute path inside the Dataset (C(path)).
-        type: str
-        required: true
-      replicas:
-        description: How many cache replicas of each block to load (C(replicas)); Fluid's default is 1.
-        type: int
+    elements: raw
   load_metadata:
     description:
       - Refresh the runtime's metadata of the under-storage before loading (C(spec.loadMetadata)), for data
@@ -162,7 +156,7 @@ EXAMPLES = r"""
   cloudnative.fluid.dataload:
     name: cifar10-spark
     dataset: cifar10
-    paths: [{path: /spark}]
+    paths: [/spark]
     wait: false
 
 - name: Remove the DataLoad (the cached data stays)
@@ -205,7 +199,9 @@ replaced:
   returned: always
   type: bool
 target:
-  description: C(spec.target) as sent, the paths and replicas loaded.
+  description:
+    - C(spec.target) as sent, the paths and replicas loaded.
+    - Empty when O(paths) is not given; Fluid then loads the whole Dataset.
   returned: when O(state=present)
   type: list
   elements: dict

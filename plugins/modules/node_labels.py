@@ -33,10 +33,9 @@ description:
     reports the cache capacity before and after (RV(datasets)). Waiting is by watch (see O(wait)); on timeout the
     task fails with a diagnosis of each runtime.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full
@@ -141,8 +140,8 @@ options:
       - Datasets whose caches should widen (or narrow) with the labelled nodes. For each, the runtime of the same
         name is found (any runtime kind) and, with O(wait), awaited until it has as many ready workers as the
         nodes allow after the change (the smaller of its C(spec.replicas) and the nodes matching the Dataset's
-        node affinity and the worker's node selector that are schedulable and not held by another dataset) and a
-        cache capacity that large (capacity per worker times workers; the Dataset's capacity too, when its status
+        node affinity and the worker's node selector that are schedulable and not held by another Dataset of the
+        same namespace with Exclusive placement) and a cache capacity that large (capacity per worker times workers; the Dataset's capacity too, when its status
         has one).
       - Each Dataset and its runtime must exist; this is checked before anything is written.
       - RV(datasets) reports the capacity and ready workers before and after, for each.
@@ -155,9 +154,15 @@ options:
         type: str
         required: true
       namespace:
-        description: Namespace of the Dataset.
+        description: Namespace of the Dataset; defaults to O(namespace).
         type: str
-        default: default
+  namespace:
+    description:
+      - The namespace of the items of O(wait_datasets) that set none. Nodes have no namespace, so this option
+        changes nothing else; it lets C(module_defaults) for C(group/cloudnative.fluid.fluid) set one namespace
+        for every module of the group.
+    type: str
+    default: default
 seealso:
   - module: cloudnative.fluid.dataset
   - module: cloudnative.fluid.runtime

@@ -26,10 +26,9 @@ description:
     a change.
   - If Fluid's CRDs are not installed the task fails and says to install Fluid with the role C(cloudnative.fluid.fluid).
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full

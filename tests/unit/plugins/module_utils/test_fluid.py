@@ -277,3 +277,18 @@ def test_diagnose_dataload_includes_its_dataset_and_loader_notes():
     text = diagnose.diagnose(c, "DataLoad", "default", "fresh", want="complete", now=NOW)
     assert "Dataset default/missing does not exist" in text
     assert "No controller has reconciled DataLoad default/fresh" in text and "dataset-controller" in text
+
+
+def test_diagnose_does_not_blame_a_controller_that_reported_why():
+    """Fluid's runtime controller runs but writes no status while the Dataset of the runtime's name is missing;
+    its own event says so, and the diagnosis must not call that controller missing or hung."""
+    c = cluster_with_nodes()
+    c.put(seed_runtime())
+    c.put(obj("Event", "default", "e1", type="Warning", reason="ErrorProcessRuntime",
+              message='fail to get dataset: datasets.data.fluid.io "cifar10" not found',
+              involvedObject={"kind": "AlluxioRuntime", "name": "cifar10"}))
+    text = diagnose.diagnose(c, "AlluxioRuntime", "default", "cifar10", want="ready", now=NOW)
+    assert "No Dataset named cifar10 exists in namespace default" in text
+    assert "Warning event: ErrorProcessRuntime: fail to get dataset" in text
+    assert "missing, stopped or hung" not in text and "No controller has reconciled" not in text
+    assert "alluxioruntime-controller is running" in text

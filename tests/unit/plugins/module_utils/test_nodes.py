@@ -310,3 +310,4 @@ def test_widened_predicates():
     assert not scheduling.runtime_widened(None, 0, None)
     assert scheduling.dataset_widened({"status": {"cacheStates": {"cacheCapacity": "24.00GiB"}}}, want)
     assert not scheduling.dataset_widened({"status": {}}, want)
+

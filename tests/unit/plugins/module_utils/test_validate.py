@@ -77,3 +77,10 @@ def test_positive_and_secrets():
     assert V.positive("wait_timeout", 5) == []
     assert secrets.secretish_values({"fs.oss.accessKeySecret": "s3cr3t", "fs.oss.endpoint": "e",
                                "aws.secret.key": "k", "password": ""}) == ["s3cr3t", "k"]
+
+
+def test_credential_locations_are_not_secrets():
+    options = {"fs.gcs.credential.path": "/var/secrets/gcs.json", "fs.oss.credential.file": "creds.json",
+               "token_dir": "tokens", "gcs.credential": "/etc/gcs/key.json", "fs.oss.accessKeySecret": "s3cr3t",
+               "password": "/not-normal//path"}
+    assert sorted(secrets.secretish_values(options)) == ["/not-normal//path", "s3cr3t"]

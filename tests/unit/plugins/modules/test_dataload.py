@@ -275,3 +275,22 @@ def test_fluid_not_installed(run_module):
 
 def test_operation_failure_without_details():
     assert "no reason" in O.operation_failure({"status": {"phase": "Failed"}})
+
+
+def test_paths_take_plain_strings(run_module, cluster):
+    r = run_module(M, dict(BASE, paths=["/spark", {"path": "/hbase", "replicas": 2}]), cluster)
+    assert not r.failed, r.get("msg")
+    assert r["target"] == [{"path": "/spark"}, {"path": "/hbase", "replicas": 2}]
+    bad = run_module(M, dict(BASE, name="other", paths=[["/spark"], {"path": "/x", "size": 1}]), cluster)
+    assert bad.failed and bad["msg"].startswith("Invalid options (nothing was changed)")
+    assert "paths[0]: ['/spark'] is not a path" in bad["msg"] and "paths[1]: " in bad["msg"]
+    assert "{path: /spark, replicas: 1}" in bad["msg"]
+
+
+def test_docs_say_that_without_paths_the_whole_dataset_is_loaded():
+    import yaml
+
+    doc = yaml.safe_load(M.DOCUMENTATION)
+    text = " ".join(doc["options"]["paths"]["description"])
+    assert "the whole Dataset" in text and "loads nothing" not in text
+    assert doc["options"]["paths"]["elements"] == "raw"

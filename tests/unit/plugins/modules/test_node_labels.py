@@ -347,3 +347,15 @@ def test_result_is_json_serialisable(run_module):
     r = run_module(M, seed_args(wait_datasets=[{"name": "cifar10"}], wait=False), c, diff=True)
     json.dumps(r)
     assert r["datasets"][0]["workers_after"] == 1
+
+
+def test_namespace_option_is_the_default_of_wait_datasets(run_module):
+    """module_defaults for group/cloudnative.fluid.fluid may set namespace for every module of the group."""
+    c = seed_cluster()
+    r = run_module(M, {"names": [N194], "labels": {GPU: V100}, "namespace": "default",
+                       "wait_datasets": [{"name": "cifar10"}]}, c, check=True)
+    assert not r.failed, r.get("msg")
+    assert r["datasets"][0]["namespace"] == "default"
+    r = run_module(M, {"names": [N194], "labels": {GPU: V100}, "namespace": "elsewhere",
+                       "wait_datasets": [{"name": "cifar10"}]}, c, check=True)
+    assert r.failed and "wait_datasets[0]: Dataset elsewhere/cifar10 does not exist" in r["msg"]

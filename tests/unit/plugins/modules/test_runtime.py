@@ -272,3 +272,26 @@ def test_secret_properties_are_masked(run_module):
                        "fuse": {"env": {"AWS_SECRET_ACCESS_KEY": "ALSOSECRET"}}}, c, diff=True)
     assert not r.failed
     assert "TOPSECRET42" not in repr(r) and "ALSOSECRET" not in repr(r)
+
+
+def test_empty_option_values_count_as_a_change(run_module):
+    """Fluid takes fuse options without a value (writeback: ""); adding them is a change, and they are written."""
+    c = seed_cluster()
+    run_module(M, dict(SEED, wait=False), c)
+    spec = {"fuse": {"options": {"writeback": "", "verbose": ""}}}
+    r = run_module(M, dict(SEED, wait=False, spec=spec), c, diff=True)
+    assert r["changed"] is True
+    assert r["diff"][0]["after"]["spec"]["fuse"]["options"] == {"writeback": "", "verbose": ""}
+    stored = c.objects[("AlluxioRuntime", "default", "cifar10")]
+    assert stored["spec"]["fuse"]["options"] == {"writeback": "", "verbose": ""}
+    again = run_module(M, dict(SEED, wait=False, spec=spec), c)
+    assert again["changed"] is False
+
+
+def test_quota_without_a_unit_warns(run_module):
+    c = seed_cluster()
+    levels = [{"medium": "MEM", "path": "/dev/shm", "quota": "2"}, {"medium": "SSD", "path": "/ssd", "quota": "2Gi"}]
+    r = run_module(M, {"name": "cifar10", "replicas": 1, "wait": False, "tiered_store": levels}, c)
+    assert not r.failed
+    [w] = [str(w) for w in r.get("warnings", []) if "quota" in str(w)]
+    assert "tiered_store[0].quota: '2' is only 2 byte(s)" in w and "e.g. 2Gi" in w
