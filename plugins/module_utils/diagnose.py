@@ -287,3 +287,14 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
         lines.append("Warning event: " + w)
     lines.extend("(%s)" % n for n in notes)
     return "\n".join(lines)
+
+
+def operation_failed(client, obj):
+    """Why a data operation (a DataLoad) is Failed, in its loader's words: its conditions, the failed loader
+    containers and its warning events (reads that fail are left out)."""
+    meta = obj.get("metadata") or {}
+    namespace, name = meta.get("namespace"), meta.get("name")
+    pods = observe.loader_pods(client, namespace, name)
+    fs = "involvedObject.kind=%s,involvedObject.name=%s" % (obj.get("kind") or fluid.DATALOAD, name)
+    events = _safe(lambda: client.list("Event", namespace, field_selector=fs), "events", []) or []
+    return observe.operation_failure(obj, pods, events)

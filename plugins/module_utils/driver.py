@@ -132,6 +132,14 @@ def comparable_guide(wanted):
 # ---------------------------------------------------------------- declarations
 
 
+def item_spec(**options):
+    """The options of one item: name, namespace, state, the kind's own options, labels, annotations, spec."""
+    spec = dict(name=dict(type="str"), namespace=dict(type="str"), state=dict(type="str", choices=["present", "absent"]))
+    spec.update(options)
+    spec.update(labels=dict(type="dict"), annotations=dict(type="dict"), spec=dict(type="dict"))
+    return spec
+
+
 class Kind(object):
     """A declaration of one Fluid kind. Modules subclass it and override what differs."""
 
@@ -143,13 +151,30 @@ class Kind(object):
     defaults = {}  # top-level defaults the items inherit ({"namespace": "default", ...})
     module_spec = {}  # further top-level options (wait_for, ...)
     item_hint = "name"  # what an item of `many` needs at least
+    typed_spec = ()  # (spec field, option or "option/option") pairs: the spec option must not set them too
     credential_warning = None  # warning when secret_values() finds option values that look like credentials
 
     def kind_of(self, item):
         return self.kind
 
-    def validate(self, item, params=None):
-        """'field: problem; fix' strings for one item (prefix item['prefix'])."""
+    def validate_item(self, item, params=None):
+        """Every problem with one item, as 'field: problem; fix' strings (prefix item['prefix'])."""
+        p = item.get("prefix", "")
+        errors = validate.resource_name(p + "name", item.get("name"), self.kind or item.get("kind") or self.noun)
+        errors += validate.namespace_name(p + "namespace", item.get("namespace"))
+        errors += self.validate(item, params or {})
+        if item.get("state") == "absent":
+            return errors
+        errors += validate.labels(p + "labels", item.get("labels"))
+        errors += validate.labels(p + "annotations", item.get("annotations"), values=False)
+        for field, option in self.typed_spec:
+            typed = [o for o in option.split("/") if item.get(o) is not None]
+            if field in (item.get("spec") or {}) and typed:
+                errors.append("%sspec.%s: also set by %s; set it in one place only" % (p, field, " and ".join(typed)))
+        return errors
+
+    def validate(self, item, params):
+        """The kind's own checks of one item."""
         return []
 
     def warnings(self, item):
@@ -221,6 +246,11 @@ class Unit(object):
     def headline(self):
         return "%s (%s):" % (self.ref, self.want)
 
+    def entry(self, **more):
+        """The result entry's fields every kind has, and more."""
+        return dict(name=self.name, namespace=self.namespace, state=self.state, changed=self.changed,
+                    exists=self.after is not None and self.state == "present", wait_seconds=self.wait_seconds, **more)
+
     def diff(self):
         return {"before_header": self.ref if self.before is not None else "%s (absent)" % self.ref,
                 "after_header": self.ref if self.after is not None else "%s (absent)" % self.ref,
@@ -268,6 +298,8 @@ def argument_spec(kind):
         spec[k]["default"] = v
     if kind.many:
         spec[kind.many] = dict(type="list", elements="dict")
+    else:
+        spec["name"]["required"] = True
     spec.update(copy.deepcopy(WAIT_SPEC))
     spec.update(copy.deepcopy(kind.module_spec))
     spec.update(copy.deepcopy(AUTH_ARG_SPEC))
@@ -337,7 +369,7 @@ class Run(object):
         errors += validate.positive("wait_timeout", params["wait_timeout"])
         seen = {}
         for item in self.items:
-            errors += kind.validate(item, params)
+            errors += kind.validate_item(item, params)
             key = (item.get("namespace"), item.get("name"))
             if item.get("name") and key in seen:
                 errors.append("%sname: %s %s/%s is already %s; list each %s once"

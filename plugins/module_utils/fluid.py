@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import posixpath
 import time
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import (
@@ -211,6 +212,21 @@ def dataset_runtimes(obj):
     for r in status_of(obj).get("runtimes") or []:
         out.append({k: r.get(k) for k in ("name", "namespace", "type", "category", "masterReplicas") if r.get(k) is not None})
     return out
+
+
+def facts(obj, *readers):
+    """{name: reader(obj)} for the named status readers of this module (a result entry's status part)."""
+    return dict((name, globals()[name](obj)) for name in readers)
+
+
+def dataset_dirs(dataset):
+    """Top-level directories of a Dataset as the runtime shows them: each mount's path, else /<name>."""
+    dirs = []
+    for m in ((dataset or {}).get("spec") or {}).get("mounts") or []:
+        path = m.get("path") or ("/" + m["name"] if m.get("name") else None)
+        if path:
+            dirs.append(posixpath.normpath(path))
+    return dirs
 
 
 def runtime_components(obj):

@@ -236,6 +236,7 @@ wait_seconds:
 
 import posixpath
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import diagnose
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
@@ -244,23 +245,13 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Ta
 
 FINALIZER = "fluid-dataload-controller-finalizer"
 
-# typed option -> the spec field it sets (spec must not set it too)
-TYPED_SPEC_FIELDS = (("dataset", "dataset"), ("paths", "target"), ("load_metadata", "loadMetadata"),
-                     ("options", "options"), ("node_selector", "nodeSelector"), ("tolerations", "tolerations"))
-
-ITEM_SPEC = dict(
-    name=dict(type="str", required=True),
-    namespace=dict(type="str", default="default"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+ITEM_SPEC = driver.item_spec(
     dataset=dict(type="str"),
     paths=dict(type="list", elements="raw"),
     load_metadata=dict(type="bool"),
     options=dict(type="dict"),
     node_selector=dict(type="dict"),
     tolerations=dict(type="list", elements="dict"),
-    labels=dict(type="dict"),
-    annotations=dict(type="dict"),
-    spec=dict(type="dict"),
 )
 
 
@@ -282,32 +273,6 @@ def normalize_paths(item):
     return errors
 
 
-def mount_dirs(dataset):
-    """Top-level directories of a Dataset as the runtime shows them: each mount's path, else /<name>."""
-    dirs = []
-    for m in ((dataset.get("spec") or {}).get("mounts")) or []:
-        path = m.get("path") or ("/" + m["name"] if m.get("name") else None)
-        if path:
-            dirs.append(posixpath.normpath(path))
-    return dirs
-
-
-def validate_paths(item, dataset):
-    """Each path must be /, or lie under one of the Dataset's mount directories."""
-    dirs = mount_dirs(dataset)
-    if not dirs or "/" in dirs:
-        return []
-    errors = []
-    for i, p in enumerate(item.get("paths") or []):
-        path = posixpath.normpath(p.get("path") or "/")
-        if path == "/" or any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs):
-            continue
-        errors.append("paths[%d].path: %r is not under any mount of Dataset %s/%s (its mounts: %s); use one of "
-                      "them, a path below one, or / for everything" % (
-                          i, p.get("path"), item["namespace"], item["dataset"], ", ".join(dirs)))
-    return errors
-
-
 def finished_or_gone(obj):
     return obj is None or fluid.phase(obj) in fluid.OP_FINISHED
 
@@ -315,19 +280,19 @@ def finished_or_gone(obj):
 class DataLoad(driver.Kind):
     kind = noun = fluid.DATALOAD
     item_spec = ITEM_SPEC
+    defaults = {"namespace": "default", "state": "present"}
+    typed_spec = (("dataset", "dataset"), ("target", "paths"), ("loadMetadata", "load_metadata"),
+                  ("options", "options"), ("nodeSelector", "node_selector"), ("tolerations", "tolerations"))
 
-    def validate(self, item, params=None):
-        errors = validate.resource_name("name", item.get("name"), "DataLoad")
-        errors += validate.namespace_name("namespace", item.get("namespace"))
+    def validate(self, item, params):
         if item.get("state") == "absent":
-            return errors
+            return []
+        errors, seen = normalize_paths(item), {}
         if not item.get("dataset"):
             errors.append("dataset: is required with state=present; name the Dataset to load into (it must be in "
                           "namespace %s)" % item.get("namespace"))
         else:
             errors += validate.resource_name("dataset", item["dataset"], "Dataset")
-        errors += normalize_paths(item)
-        seen = {}
         for i, p in enumerate(item.get("paths") or []):
             field, path = "paths[%d]" % i, p["path"]
             if not path.startswith("/"):
@@ -342,18 +307,13 @@ class DataLoad(driver.Kind):
                               % (field, p["replicas"]))
         errors += validate.labels("node_selector", item.get("node_selector"))
         errors += validate.tolerations("tolerations", item.get("tolerations"))
-        errors += validate.labels("labels", item.get("labels"))
-        errors += validate.labels("annotations", item.get("annotations"), values=False)
         spec = item.get("spec") or {}
-        errors += ["spec.%s: also set by %s; set it in one place only" % (field, option)
-                   for option, field in TYPED_SPEC_FIELDS if field in spec and item.get(option) is not None]
         if "dataset" in spec:
             errors.append("spec.dataset: set the Dataset with the dataset option (Fluid requires it in the "
                           "DataLoad's namespace)")
-        policy = spec.get("policy") or "Once"
-        if policy != "Once" and (params or {}).get("wait"):
+        if (spec.get("policy") or "Once") != "Once" and params.get("wait"):
             errors.append("spec.policy: a %s DataLoad never finishes for good, so it cannot be awaited; set wait: "
-                          "false (or leave policy out for a one-time load)" % policy)
+                          "false (or leave policy out for a one-time load)" % spec["policy"])
         return errors
 
     def build(self, item):
@@ -389,7 +349,8 @@ class DataLoad(driver.Kind):
                 run.fail(msg)
             run.module.warn(msg + " (check mode: reported as would-be created)")
         else:
-            run.invalid(validate_paths(item, dataset))
+            run.invalid(validate.paths_under(item.get("paths"), fluid.dataset_dirs(dataset), "Dataset %s/%s" % (
+                unit.namespace, item["dataset"])))
 
     def replace(self, run, unit, existing):
         """Fluid never re-runs a DataLoad whose spec changed: delete it and create it again (unless it runs)."""
@@ -419,22 +380,13 @@ class DataLoad(driver.Kind):
                     "its outcome is unknown." % ref)
         if fluid.phase(obj) != fluid.OP_FAILED:
             return None
-        pods = observe.loader_pods(run.client, unit.namespace, unit.name)
-        try:
-            events = run.client.list("Event", unit.namespace, field_selector="involvedObject.kind=%s,involvedObject."
-                                                                             "name=%s" % (self.kind, unit.name))
-        except Exception:  # pylint: disable=broad-except
-            events = []
         return "%s Failed after %s: %s. Delete it (state: absent) or change it to run the load again." % (
-            ref, (obj.get("status") or {}).get("duration") or "?", observe.operation_failure(obj, pods, events))
+            ref, (obj.get("status") or {}).get("duration") or "?", diagnose.operation_failed(run.client, obj))
 
     def summary(self, run, unit):
-        out = dict(name=unit.name, namespace=unit.namespace, state=unit.state, replaced=unit.replaced,
-                   exists=unit.after is not None, wait_seconds=unit.wait_seconds, changed=unit.changed)
-        out.update(observe.operation_facts(unit.obj))
+        out = unit.entry(replaced=unit.replaced, **observe.operation_facts(unit.obj))
         if unit.state == "present":
-            out["dataset"] = unit.item["dataset"]
-            out["target"] = ((unit.after or {}).get("spec") or {}).get("target") or []
+            out.update(dataset=unit.item["dataset"], target=((unit.after or {}).get("spec") or {}).get("target") or [])
         return out
 
 

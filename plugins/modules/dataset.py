@@ -455,10 +455,7 @@ OWNER_SPEC = dict((k, dict(type=t, required=True)) for k, t in (("uid", "int"), 
                                                                  ("group", "str")))
 
 # The options of one Dataset: the module's top level, and each item of `datasets`.
-ITEM_SPEC = dict(
-    name=dict(type="str"),
-    namespace=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"]),
+ITEM_SPEC = driver.item_spec(
     mounts=dict(type="list", elements="dict", options=MOUNT_SPEC),
     node_selector=dict(type="dict"),
     node_affinity=dict(type="dict"),
@@ -467,14 +464,8 @@ ITEM_SPEC = dict(
     access_modes=dict(type="list", elements="str",
                       choices=["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"]),
     owner=dict(type="dict", options=OWNER_SPEC),
-    labels=dict(type="dict"),
-    annotations=dict(type="dict"),
-    spec=dict(type="dict"),
     secrets=dict(type="list", elements="dict", options=secrets.SECRET_SPEC, no_log=False),
 )
-# spec field -> the typed option(s) that set it (spec must not set it too)
-TYPED = {"mounts": "mounts", "nodeAffinity": "node_selector/node_affinity", "tolerations": "tolerations",
-         "placement": "placement", "accessModes": "access_modes", "owner": "owner"}
 
 
 def validate_mounts(p, mounts):
@@ -520,32 +511,24 @@ class Dataset(driver.Kind):
     item_spec = ITEM_SPEC
     defaults = {"namespace": "default", "state": "present"}
     item_hint = "name and mounts"
+    typed_spec = (("mounts", "mounts"), ("nodeAffinity", "node_selector/node_affinity"), ("tolerations", "tolerations"),
+                  ("placement", "placement"), ("accessModes", "access_modes"), ("owner", "owner"))
     credential_warning = ("mount options look like they hold credentials; keep them in a Secret and use "
                           "encrypt_options instead (their values are masked in this output).")
 
-    def validate(self, item, params=None):
+    def validate(self, item, params):
         p = item["prefix"]
-        errors = validate.resource_name(p + "name", item.get("name"), "Dataset")
-        errors += validate.namespace_name(p + "namespace", item.get("namespace"))
-        errors += secrets.validate(p, item.get("secrets"), present=item.get("state") != "absent")
+        errors = secrets.validate(p, item.get("secrets"), present=item.get("state") != "absent")
         if item.get("state") == "absent":
             return errors
-        spec = item.get("spec") or {}
-        if not item.get("mounts") and not spec.get("mounts"):
+        if not item.get("mounts") and not (item.get("spec") or {}).get("mounts"):
             errors.append("%smounts: a Dataset needs at least one mount; add e.g. mounts: [{name: data, mount_point: "
                           "'https://example.com/data/'}]" % p)
         errors += validate_mounts(p, item.get("mounts") or [])
         errors += validate.labels(p + "node_selector", item.get("node_selector"))
         if item.get("node_affinity") is not None:
             errors += validate.node_selector_terms(p + "node_affinity", item["node_affinity"])
-        errors += validate.tolerations(p + "tolerations", item.get("tolerations"))
-        errors += validate.labels(p + "labels", item.get("labels"))
-        errors += validate.labels(p + "annotations", item.get("annotations"), values=False)
-        for key, option in TYPED.items():
-            typed = [o for o in option.split("/") if item.get(o) is not None]
-            if key in spec and typed:
-                errors.append("%sspec.%s: also set by %s; set it in one place only" % (p, key, " and ".join(typed)))
-        return errors
+        return errors + validate.tolerations(p + "tolerations", item.get("tolerations"))
 
     def build(self, item):
         spec = driver.fields(item, (("tolerations", "tolerations"), ("placement", "placement"),
@@ -571,21 +554,9 @@ class Dataset(driver.Kind):
         return [Target(self.kind, unit.namespace, unit.name, fluid.is_bound)]
 
     def summary(self, run, unit):
-        obj = unit.obj
-        return {
-            "name": unit.name, "namespace": unit.namespace, "state": unit.state, "changed": unit.changed,
-            "exists": unit.after is not None if unit.state == "present" else False,
-            "phase": fluid.phase(obj),
-            "cache_states": fluid.cache_states(obj),
-            "cache_capacity_bytes": fluid.cache_capacity_bytes(obj),
-            "cached_bytes": fluid.cached_bytes(obj),
-            "ufs_total": fluid.ufs_total(obj),
-            "ufs_total_bytes": fluid.ufs_total_bytes(obj),
-            "conditions": fluid.conditions(obj),
-            "runtimes": fluid.dataset_runtimes(obj),
-            "wait_seconds": unit.wait_seconds,
-            "secrets": run.secrets.summaries(unit.item),
-        }
+        return unit.entry(secrets=run.secrets.summaries(unit.item), runtimes=fluid.dataset_runtimes(unit.obj), **fluid.facts(
+            unit.obj, "phase", "cache_states", "cache_capacity_bytes", "cached_bytes", "ufs_total", "ufs_total_bytes",
+            "conditions"))
 
     def prepare(self, run):
         run.secrets = secrets.Declared()

@@ -424,7 +424,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
-from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import QuantityError, parse_quantity
+from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import parse_quantity
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
 COMPONENTS = fluid.RUNTIME_COMPONENTS
@@ -451,10 +451,7 @@ COMPONENT_SPEC = dict(
     env=dict(type="dict"),
 )
 
-ITEM_SPEC = dict(
-    name=dict(type="str"),
-    namespace=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"]),
+ITEM_SPEC = driver.item_spec(
     kind=dict(type="str", choices=list(fluid.RUNTIME_KINDS)),
     replicas=dict(type="int"),
     tiered_store=dict(type="list", elements="dict", options=LEVEL_SPEC),
@@ -464,54 +461,7 @@ ITEM_SPEC = dict(
     properties=dict(type="dict"),
     image=dict(type="str"),
     image_tag=dict(type="str"),
-    labels=dict(type="dict"),
-    annotations=dict(type="dict"),
-    spec=dict(type="dict"),
 )
-
-
-def validate_levels(p, levels):
-    errors, media = [], {}
-    for i, level in enumerate(levels):
-        lf = "%stiered_store[%d]" % (p, i)
-        if level["medium"] in media:
-            errors.append("%s.medium: %s is already tiered_store[%d]; each medium may appear once"
-                          % (lf, level["medium"], media[level["medium"]]))
-        media.setdefault(level["medium"], i)
-        for part in str(level.get("path") or "").split(","):
-            if not part.strip().startswith("/"):
-                errors.append("%s.path: %r must be an absolute directory on the node (or several, comma-separated), "
-                              "e.g. /dev/shm" % (lf, part.strip()))
-        try:
-            if parse_quantity(level["quota"]) <= 0:
-                errors.append("%s.quota: %r must be more than 0" % (lf, level["quota"]))
-        except QuantityError as e:
-            errors.append("%s.quota: %s" % (lf, e))
-        errors += validate.ratio(lf + ".high", level.get("high")) + validate.ratio(lf + ".low", level.get("low"))
-        if level.get("high") is not None and level.get("low") is not None and not level["low"] < level["high"]:
-            errors.append("%s.low: %r must be below high (%r); Fluid needs 0 < low < high <= 1, e.g. high 0.95, low 0.7"
-                          % (lf, level["low"], level["high"]))
-    return errors
-
-
-def validate_component(cf, kind, comp, opts):
-    caps = KINDS[kind]
-    if comp not in caps["components"]:
-        return ["%s: %s has no %s component; remove it" % (cf, kind, comp)]
-    errors = []
-    if opts.get("jvm_options") is not None and not caps["jvm"]:
-        errors.append("%s.jvm_options: %s takes no JVM options (only AlluxioRuntime does); remove it" % (cf, kind))
-    if opts.get("properties") is not None and not caps["properties"]:
-        errors.append("%s.properties: %s has no properties; pass its own settings through spec, e.g. "
-                      "spec: {%s: {options: {...}}}" % (cf, kind, comp))
-    for opt in ("image", "image_tag"):
-        if opts.get(opt) is not None and comp not in caps["images"]:
-            errors.append("%s.%s: the %s of %s has no own image; set %s at the top level (spec.%s)"
-                          % (cf, opt, comp, kind, opt, caps["version"]))
-    errors += validate.labels(cf + ".node_selector", opts.get("node_selector"))
-    errors += validate.resources(cf + ".resources", opts.get("resources"))
-    return errors + ["%s.env: %r is not a valid environment variable name" % (cf, key) for key in opts.get("env") or {}
-                     if not str(key) or " " in str(key) or "=" in str(key)]
 
 
 def resources_map(resources):
@@ -547,19 +497,18 @@ class Runtime(driver.Kind):
     defaults = {"namespace": "default", "state": "present", "kind": "AlluxioRuntime"}
     module_spec = dict(wait_for=dict(type="str", default="ready", choices=["ready", "bound"]),
                        wait_min_workers=dict(type="int"))
+    typed_spec = (("replicas", "replicas"), ("tieredstore", "tiered_store"), ("properties", "properties"))
     credential_warning = ("properties or env look like they hold credentials; keep them in a Secret (their values "
                           "are masked in this output).")
 
     def kind_of(self, item):
         return item["kind"]
 
-    def validate(self, item, params=None):
-        p, kind, n = item["prefix"], item.get("kind"), (params or {}).get("wait_min_workers")
-        errors = validate.resource_name(p + "name", item.get("name"), kind or "runtime")
-        errors += validate.namespace_name(p + "namespace", item.get("namespace"))
+    def validate(self, item, params):
+        p, kind, n = item["prefix"], item.get("kind"), params.get("wait_min_workers")
         if item.get("state") == "absent" or kind not in KINDS:
-            return errors
-        caps, replicas = KINDS[kind], item.get("replicas")
+            return []
+        caps, replicas, errors = KINDS[kind], item.get("replicas"), []
         if replicas is not None and replicas < 0:
             errors.append("%sreplicas: %r must be 0 or more; set the number of cache workers, e.g. replicas: 1 "
                           "(0 keeps the runtime without workers)" % (p, replicas))
@@ -568,22 +517,14 @@ class Runtime(driver.Kind):
         elif n is not None and replicas is not None and n > replicas:
             errors.append("wait_min_workers: %d is more than %sreplicas (%d), so the wait could never end; lower it"
                           % (n, p, replicas))
-        errors += validate_levels(p, item.get("tiered_store") or [])
-        for comp in COMPONENTS:
-            if item.get(comp) is not None:
-                errors += validate_component(p + comp, kind, comp, item[comp])
+        errors += validate.tiered_store(p, item.get("tiered_store") or [])
+        errors += [e for comp in COMPONENTS if item.get(comp) is not None
+                   for e in validate.runtime_component(p + comp, kind, comp, item[comp])]
         if item.get("properties") is not None and not caps["properties"]:
             errors.append("%sproperties: %s has no spec.properties; pass its settings through spec" % (p, kind))
-        for opt in ("image", "image_tag"):
-            if item.get(opt) is not None and caps["version"] is None:
-                errors.append("%s%s: %s has no runtime-wide image; set worker.%s and fuse.%s (or use its profile)"
-                              % (p, opt, kind, opt, opt))
-        errors += validate.labels(p + "labels", item.get("labels"))
-        errors += validate.labels(p + "annotations", item.get("annotations"), values=False)
-        for key, option in (("replicas", "replicas"), ("tieredstore", "tiered_store"), ("properties", "properties")):
-            if key in (item.get("spec") or {}) and item.get(option) is not None:
-                errors.append("%sspec.%s: also set by %s; set it in one place only" % (p, key, option))
-        return errors
+        return errors + ["%s%s: %s has no runtime-wide image; set worker.%s and fuse.%s (or use its profile)"
+                         % (p, opt, kind, opt, opt) for opt in ("image", "image_tag")
+                         if item.get(opt) is not None and caps["version"] is None]
 
     def warnings(self, item):
         out = []
@@ -644,19 +585,11 @@ class Runtime(driver.Kind):
                                                                   u.name, u.namespace) for u in missing))
 
     def summary(self, run, unit):
-        obj, comps = unit.obj, fluid.runtime_components(unit.obj)
-        return {
-            "name": unit.name, "namespace": unit.namespace, "kind": unit.kind, "state": unit.state,
-            "changed": unit.changed, "exists": unit.after is not None if unit.state == "present" else False,
-            "ready": fluid.runtime_ready(obj, unit.kind, self.min_workers(unit, run.params)),
-            "master": comps["master"], "worker": comps["worker"], "fuse": comps["fuse"],
-            "cache_states": fluid.cache_states(obj),
-            "cache_capacity_bytes": fluid.cache_capacity_bytes(obj),
-            "cached_bytes": fluid.cached_bytes(obj),
-            "conditions": fluid.conditions(obj),
-            "dataset_phase": fluid.phase(run.client.get(fluid.DATASET, unit.namespace, unit.name)),
-            "wait_seconds": unit.wait_seconds,
-        }
+        comps, dataset = fluid.runtime_components(unit.obj), run.client.get(fluid.DATASET, unit.namespace, unit.name)
+        return unit.entry(kind=unit.kind, ready=fluid.runtime_ready(unit.obj, unit.kind, self.min_workers(unit, run.params)),
+                          master=comps["master"], worker=comps["worker"], fuse=comps["fuse"],
+                          dataset_phase=fluid.phase(dataset),
+                          **fluid.facts(unit.obj, "cache_states", "cache_capacity_bytes", "cached_bytes", "conditions"))
 
 
 KIND = Runtime()

@@ -856,9 +856,9 @@ def dataload_params(draw, with_spec=True):
 
 
 BUILDERS = {
-    "Dataset": (dataset_items, DS.KIND.build, lambda i: DS.KIND.validate(i, {})),
-    "Runtime": (runtime_items, RT.KIND.build, lambda i: RT.KIND.validate(i, {})),
-    "DataLoad": (dataload_params, DL.KIND.build, lambda p: DL.KIND.validate(p, p)),
+    "Dataset": (dataset_items, DS.KIND.build, lambda i: DS.KIND.validate_item(i, {})),
+    "Runtime": (runtime_items, RT.KIND.build, lambda i: RT.KIND.validate_item(i, {})),
+    "DataLoad": (dataload_params, DL.KIND.build, lambda p: DL.KIND.validate_item(p, p)),
 }
 # Keys that hold user maps (their keys are the user's, not API field names).
 USER_MAPS = {"labels", "annotations", "options", "properties", "nodeSelector", "env", "requests", "limits"}
@@ -1008,7 +1008,7 @@ def test_runtime_rejects_spec_that_repeats_a_typed_option(item, option, value):
                                           "low": None, "volume_type": None}],
                         "replicas": 1, "properties": {"a": "b"}}[option]
     item["spec"] = {api: value}
-    errors = RT.KIND.validate(item, {})
+    errors = RT.KIND.validate_item(item, {})
     assert any(e.startswith("spec.%s: also set by %s" % (api, option)) for e in errors), errors
 
 

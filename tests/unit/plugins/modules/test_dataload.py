@@ -6,6 +6,8 @@ import pytest
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as M
 
 from fakes import FakeCluster, obj
@@ -120,7 +122,7 @@ def test_validation_names_fields():
     p = params(name="Warm_Up", dataset=None, wait_timeout=0,
                                paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
                                load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"})
-    errors = M.KIND.validate(p, p)
+    errors = M.KIND.validate_item(p, p)
     fields = [e.split(":", 1)[0] for e in errors]
     for f in ("name", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
               "spec.loadMetadata", "spec.dataset", "spec.policy"):
@@ -130,12 +132,15 @@ def test_validation_names_fields():
 def test_validate_paths_against_mounts():
     ds = bound_dataset()
     ok = params(name="w", dataset="cifar10", paths=[{"path": "/"}, {"path": "/hbase"}, {"path": "/spark/data"}])
-    assert M.validate_paths(ok, ds) == []
+    def check(p, dataset):
+        return validate.paths_under(p["paths"], fluid.dataset_dirs(dataset), "Dataset default/cifar10")
+
+    assert check(ok, ds) == []
     bad = params(name="w", dataset="cifar10", paths=[{"path": "/hbasex"}])
-    [err] = M.validate_paths(bad, ds)
+    [err] = check(bad, ds)
     assert err.startswith("paths[0].path:") and "/hadoop, /spark, /hbase" in err
     ds["spec"]["mounts"][0]["path"] = "/"
-    assert M.validate_paths(bad, ds) == []  # a mount at the root: any path may exist
+    assert check(bad, ds) == []  # a mount at the root: any path may exist
 
 
 # ---------------------------------------------------------------- the module

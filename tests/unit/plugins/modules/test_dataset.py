@@ -81,7 +81,7 @@ def test_build_all_typed_fields_and_spec_merged_last():
 
 
 def test_validation_names_every_field_and_fix():
-    errs = M.KIND.validate(item(
+    errs = M.KIND.validate_item(item(
         name="Cifar_10", namespace="Bad NS",
         mounts=[{"name": "a", "mount_point": "ftp://x/y"}, {"name": "a", "mount_point": "https://x/", "path": "rel"},
                 {"mount_point": "https://x/z"}],
@@ -99,12 +99,12 @@ def test_validation_names_every_field_and_fix():
 
 
 def test_validation_mounts_required_unless_in_spec_and_conflicts():
-    assert any("a Dataset needs at least one mount" in e for e in M.KIND.validate(item(name="x", mounts=[]), {}))
-    assert M.KIND.validate(item(name="x", spec={"mounts": [{"mountPoint": "https://x/"}]}), {}) == []
-    errs = M.KIND.validate(item(name="x", mounts=[{"name": "a", "mount_point": "https://x/"}],
+    assert any("a Dataset needs at least one mount" in e for e in M.KIND.validate_item(item(name="x", mounts=[]), {}))
+    assert M.KIND.validate_item(item(name="x", spec={"mounts": [{"mountPoint": "https://x/"}]}), {}) == []
+    errs = M.KIND.validate_item(item(name="x", mounts=[{"name": "a", "mount_point": "https://x/"}],
                                 node_selector={"a": "b"}, spec={"nodeAffinity": {}}), {})
     assert any("spec.nodeAffinity: also set by node_selector" in e for e in errs)
-    assert M.KIND.validate(item(name="x", state="absent"), {}) == []
+    assert M.KIND.validate_item(item(name="x", state="absent"), {}) == []
 
 
 def test_expand_datasets_list():

@@ -116,7 +116,7 @@ def test_build_components_per_kind():
 
 
 def test_validation_names_fields_and_fixes():
-    errs = "\n".join(M.KIND.validate(item(
+    errs = "\n".join(M.KIND.validate_item(item(
         name="cifar10", replicas=-1,
         tiered_store=[{"medium": "MEM", "path": "dev/shm", "quota": "2GB", "high": 0.7, "low": 0.95},
                       {"medium": "MEM", "path": "/a,/b", "quota": "0", "high": 1.5, "low": None}],
@@ -133,21 +133,21 @@ def test_validation_names_fields_and_fixes():
                    "worker.resources.requests.memory",
                    "worker.env: 'A B'"]:
         assert needle in errs, needle
-    errs = "\n".join(M.KIND.validate(item(name="x", replicas=2), {"wait_min_workers": 3}))
+    errs = "\n".join(M.KIND.validate_item(item(name="x", replicas=2), {"wait_min_workers": 3}))
     assert "wait_min_workers: 3 is more than replicas (2)" in errs
 
 
 def test_validation_per_kind_capabilities():
-    jindo = "\n".join(M.KIND.validate(item(name="j", kind="JindoRuntime", master={"jvm_options": ["-X"]})))
+    jindo = "\n".join(M.KIND.validate_item(item(name="j", kind="JindoRuntime", master={"jvm_options": ["-X"]})))
     assert "master.jvm_options: JindoRuntime takes no JVM options" in jindo
-    thin = "\n".join(M.KIND.validate(item(name="t", kind="ThinRuntime", master={}, image="x", properties={"a": "b"})))
+    thin = "\n".join(M.KIND.validate_item(item(name="t", kind="ThinRuntime", master={}, image="x", properties={"a": "b"})))
     assert "master: ThinRuntime has no master component" in thin
     assert "image: ThinRuntime has no runtime-wide image" in thin
     assert "properties: ThinRuntime has no spec.properties" in thin
-    juice = "\n".join(M.KIND.validate(item(name="j", kind="JuiceFSRuntime", worker={"properties": {"a": "b"}})))
+    juice = "\n".join(M.KIND.validate_item(item(name="j", kind="JuiceFSRuntime", worker={"properties": {"a": "b"}})))
     assert "worker.properties: JuiceFSRuntime has no properties" in juice
-    assert M.KIND.validate(item(**copy.deepcopy(SEED))) == []
-    conflict = "\n".join(M.KIND.validate(item(name="x", replicas=1, spec={"replicas": 2})))
+    assert M.KIND.validate_item(item(**copy.deepcopy(SEED))) == []
+    conflict = "\n".join(M.KIND.validate_item(item(name="x", replicas=1, spec={"replicas": 2})))
     assert "spec.replicas: also set by replicas" in conflict
 
 
