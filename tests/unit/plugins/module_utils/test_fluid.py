@@ -4,7 +4,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import schedulin
 from ansible_collections.cloudnative.fluid.plugins.module_utils import diagnose
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 
-from fakes import FakeCluster, obj
+from fakes import DATASET_FINALIZER, FakeCluster, obj
 
 GIB = 1024 ** 3
 GPU = "aliyun.accelerator/nvidia_name"
@@ -172,7 +172,7 @@ def test_diagnose_crds_missing():
 def test_diagnose_deletion_blocked_by_pod_using_pvc():
     c = cluster_with_nodes()
     ds = seed_dataset({"phase": "Bound"})
-    ds["metadata"]["finalizers"] = [F.DATASET_FINALIZER]
+    ds["metadata"]["finalizers"] = [DATASET_FINALIZER]
     ds["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     c.put(ds)
     c.put(obj("Pod", "default", "nginx-0", spec={"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "cifar10"}}]},

@@ -10,7 +10,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as M
 
-from fakes import FakeCluster, obj
+from fakes import DATALOAD_FINALIZER, FakeCluster, obj
 
 COMPLETE_COND = {"type": "Complete", "status": "True", "reason": "CompletionsReached",
                  "message": "Reached expected number of succeeded pods"}
@@ -62,7 +62,7 @@ def fluid_dataload(outcome="Complete", delay=None, duration="2s"):
         if o.get("status", {}).get("phase"):
             return
         o2 = copy.deepcopy(cluster.objects[("DataLoad", ns, name)])
-        o2["metadata"]["finalizers"] = [M.FINALIZER]
+        o2["metadata"]["finalizers"] = [DATALOAD_FINALIZER]
         o2["spec"].setdefault("policy", "Once")  # the CRD's default
         o2["status"] = {"phase": "Executing", "duration": "Unfinished", "conditions": []}
         cluster.put(o2)

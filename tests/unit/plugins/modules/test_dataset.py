@@ -6,7 +6,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.modules import dataset as M
 
-from fakes import FakeCluster, bound_on_apply, obj
+from fakes import DATASET_FINALIZER, FakeCluster, bound_on_apply, obj
 
 GPU = "aliyun.accelerator/nvidia_name"
 V100 = "Tesla-V100-SXM2-16GB"
@@ -138,7 +138,7 @@ def test_create_waits_for_bound_then_second_run_is_unchanged(run_module):
     assert d["ufs_total"] == "1.742GiB" and d["ufs_total_bytes"] == round(1.742 * 1024 ** 3)
     assert 0 <= d["wait_seconds"] < 5
     stored = c.objects[("Dataset", "default", "cifar10")]
-    assert stored["metadata"]["finalizers"] == [F.DATASET_FINALIZER]
+    assert stored["metadata"]["finalizers"] == [DATASET_FINALIZER]
     assert stored["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["key"] == GPU
 
     before = len(writes(c))
@@ -221,7 +221,7 @@ def test_absent_waits_for_finalizers_then_is_unchanged(run_module):
 def test_absent_timeout_names_the_pod_using_the_pvc(run_module):
     c = FakeCluster()
     ds = obj("Dataset", "default", "cifar10", spec={"mounts": [{"mountPoint": "https://x/"}]}, status={"phase": "Bound"})
-    ds["metadata"]["finalizers"] = [F.DATASET_FINALIZER]
+    ds["metadata"]["finalizers"] = [DATASET_FINALIZER]
     c.put(ds)  # no controller: the finalizer stays
     c.put(obj("Pod", "default", "nginx-0", spec={"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "cifar10"}}]},
               status={"phase": "Running"}))
