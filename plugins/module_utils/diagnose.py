@@ -21,6 +21,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import schedulin
 # A runtime that is not ready and whose status nobody wrote for this long may have a stalled controller.
 STALLED_SECONDS = 120
 
+
 def _fmt_conditions(obj):
     conds = fluid.conditions(obj)
     if not conds:

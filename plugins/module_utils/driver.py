@@ -26,6 +26,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
@@ -38,7 +39,6 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
 from ansible_collections.cloudnative.fluid.plugins.module_utils.diagnose import diagnose
 from ansible_collections.cloudnative.fluid.plugins.module_utils.errors import explain_api_error
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target, WaitError, wait_for
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 # Top-level metadata fields this collection sets; everything else under metadata belongs to the server.
 OWNED_METADATA = ("labels", "annotations")
@@ -285,8 +285,8 @@ def wait(client, units, timeout, noun):
     if rest:
         parts.append("- and %d more not there yet (same checks apply): %s" % (
             len(rest), ", ".join("%s/%s" % (u.namespace, u.name) for u in rest)))
-    return "Timed out after %ss waiting for %d of %d %s:\n%s" % (timeout, len(pending), len(units), noun,
-                                                                "\n".join(parts))
+    return "Timed out after %ss waiting for %d of %d %s:\n%s" % (
+        timeout, len(pending), len(units), noun, "\n".join(parts))
 
 
 # ---------------------------------------------------------------- one task

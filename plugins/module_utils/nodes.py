@@ -28,8 +28,6 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import QuantityError, parse_quantity
 
-
-
 # The default gpu_detection: extended resources (device plugins) and labels (GPU operator / NFD).
 DEFAULT_GPU_RESOURCES = ["nvidia.com/gpu", "amd.com/gpu"]
 DEFAULT_GPU_LABELS = {

@@ -451,8 +451,8 @@ MOUNT_SPEC = dict(
     shared=dict(type="bool"),
 )
 
-OWNER_SPEC = dict((k, dict(type=t, required=True)) for k, t in (("uid", "int"), ("gid", "int"), ("user", "str"),
-                                                                 ("group", "str")))
+OWNER_SPEC = dict((k, dict(type=t, required=True))
+                  for k, t in (("uid", "int"), ("gid", "int"), ("user", "str"), ("group", "str")))
 
 # The options of one Dataset: the module's top level, and each item of `datasets`.
 ITEM_SPEC = driver.item_spec(

@@ -284,7 +284,7 @@ def main():
     try:
         client.require(fluid.DATASET)
         datasets = observe.list_datasets(client, name=params.get("name"), namespace=params["namespace"],
-                                   label_selector=selector, all_namespaces=params["all_namespaces"])
+                                         label_selector=selector, all_namespaces=params["all_namespaces"])
         facts, warnings = observe.collect_datasets(client, datasets, include_pods=params["include_pods"])
     except FluidNotInstalled as e:
         module.fail_json(msg=str(e), datasets=[])

@@ -348,3 +348,58 @@ def same_quantity(a, b):
         return parse_bytes(a) == parse_bytes(b)
     except QuantityError:
         return str(a) == str(b)
+
+
+# ---------------------------------------------------------------- the seed's objects, as Fluid writes them
+
+GPU = "aliyun.accelerator/nvidia_name"
+V100 = "Tesla-V100-SXM2-16GB"
+
+# The seed's AlluxioRuntime status at step 6 (one GPU node labelled).
+SEED_RUNTIME_STATUS = {
+    "cacheStates": {"cacheCapacity": "12GiB", "cached": "0B", "cachedPercentage": "0%"},
+    "conditions": [
+        {"type": "MasterInitialized", "status": "True", "reason": "Master is initialized", "message": "The master is initialized."},
+        {"type": "MasterReady", "status": "True", "reason": "Master is ready", "message": "The master is ready."},
+        {"type": "WorkersReady", "status": "True", "reason": "Workers are ready", "message": "The workers are partially ready."},
+    ],
+    "masterPhase": "Ready", "masterNumberReady": 1, "desiredMasterNumberScheduled": 1, "currentMasterNumberScheduled": 1,
+    "workerPhase": "PartialReady", "workerNumberReady": 1, "desiredWorkerNumberScheduled": 2, "currentWorkerNumberScheduled": 1,
+    "fusePhase": "Ready", "fuseNumberReady": 1, "desiredFuseNumberScheduled": 2, "currentFuseNumberScheduled": 1,
+}
+SEED_DATASET_STATUS = {
+    "phase": "Bound", "ufsTotal": "1.742GiB",
+    "cacheStates": {"cacheCapacity": "12GiB", "cached": "0B", "cachedPercentage": "0%"},
+    "conditions": [{"type": "Ready", "status": "True", "reason": "DatasetReady", "message": "The ddc runtime is ready.",
+                    "lastTransitionTime": "2020-07-09T11:40:00Z"}],
+    "runtimes": [{"name": "cifar10", "namespace": "default", "category": "Accelerate", "type": "alluxio"}],
+}
+
+
+def node(name, labels=None, allocatable=None, **spec):
+    return {"kind": "Node", "metadata": {"name": name, "labels": dict(labels or {})},
+            "spec": spec, "status": {"allocatable": dict(allocatable or {})}}
+
+
+def seed_dataset(status=None):
+    o = obj("Dataset", "default", "cifar10", spec={
+        "mounts": [{"mountPoint": "https://downloads.apache.org/hbase/2.2.5/", "name": "hbase"}],
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": GPU, "operator": "In", "values": [V100]}]}]}}})
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def seed_runtime(status=None, replicas=2):
+    o = obj("AlluxioRuntime", "default", "cifar10", spec={"replicas": replicas})
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def cluster_with_nodes(gpu_nodes=1):
+    c = FakeCluster()
+    c.put(node("cn-hongkong.172.31.136.196", {GPU: V100}))
+    c.put(node("cn-hongkong.172.31.136.194", {GPU: V100} if gpu_nodes > 1 else {}))
+    return c

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import errors
 from ansible_collections.cloudnative.fluid.plugins.module_utils import client as C
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V

@@ -1,7 +1,6 @@
 import pytest
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 
 
@@ -76,7 +75,7 @@ def test_positive_and_secrets():
     assert V.positive("wait_timeout", 0) and V.positive("wait_timeout", -1)
     assert V.positive("wait_timeout", 5) == []
     assert secrets.secretish_values({"fs.oss.accessKeySecret": "s3cr3t", "fs.oss.endpoint": "e",
-                               "aws.secret.key": "k", "password": ""}) == ["s3cr3t", "k"]
+                                     "aws.secret.key": "k", "password": ""}) == ["s3cr3t", "k"]
 
 
 def test_credential_locations_are_not_secrets():

@@ -101,10 +101,10 @@ def params(**kw):
 
 def test_build_dataload():
     body = M.KIND.build(params(name="warmup", dataset="cifar10", load_metadata=True,
-                                   paths=[{"path": "/hbase", "replicas": 2}, {"path": "/spark", "replicas": None}],
-                                   options={"atomic": True, "n": 3}, node_selector={"zone": "a"},
-                                   tolerations=[{"key": "gpu", "operator": "Exists"}], labels={"team": "ml"},
-                                   spec={"ttlSecondsAfterFinished": 600}))
+                               paths=[{"path": "/hbase", "replicas": 2}, {"path": "/spark", "replicas": None}],
+                               options={"atomic": True, "n": 3}, node_selector={"zone": "a"},
+                               tolerations=[{"key": "gpu", "operator": "Exists"}], labels={"team": "ml"},
+                               spec={"ttlSecondsAfterFinished": 600}))
     assert body["apiVersion"] == "data.fluid.io/v1alpha1" and body["kind"] == "DataLoad"
     assert body["metadata"] == {"name": "warmup", "namespace": "default", "labels": {"team": "ml"}}
     assert body["spec"] == {
@@ -120,8 +120,8 @@ def test_build_dataload():
 
 def test_validation_names_fields():
     p = params(name="Warm_Up", dataset=None, wait_timeout=0,
-                               paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
-                               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"})
+               paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
+               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"})
     errors = M.KIND.validate_item(p, p)
     fields = [e.split(":", 1)[0] for e in errors]
     for f in ("name", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
@@ -132,6 +132,7 @@ def test_validation_names_fields():
 def test_validate_paths_against_mounts():
     ds = bound_dataset()
     ok = params(name="w", dataset="cifar10", paths=[{"path": "/"}, {"path": "/hbase"}, {"path": "/spark/data"}])
+
     def check(p, dataset):
         return validate.paths_under(p["paths"], fluid.dataset_dirs(dataset), "Dataset default/cifar10")
 

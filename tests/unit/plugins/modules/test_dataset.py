@@ -2,7 +2,6 @@
 import copy
 import json
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.modules import dataset as M
 

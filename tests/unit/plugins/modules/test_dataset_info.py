@@ -306,5 +306,5 @@ def test_docs_say_the_byte_counts_are_approximate():
     import yaml
 
     ret = yaml.safe_load(M.RETURN)["datasets"]["contains"]
-    assert "rounded" in " ".join(ret["cache_capacity"]["description"]) 
+    assert "rounded" in " ".join(ret["cache_capacity"]["description"])
     assert "approximate" in " ".join(ret["ufs_total"]["description"]).lower()

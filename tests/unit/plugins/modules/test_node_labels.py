@@ -4,7 +4,6 @@ import copy
 import json
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
 from ansible_collections.cloudnative.fluid.plugins.module_utils.errors import explain_status
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes, parse_bytes

@@ -2,7 +2,6 @@
 import copy
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes, parse_bytes
 from ansible_collections.cloudnative.fluid.plugins.modules import runtime as M
 
@@ -97,10 +96,10 @@ def test_watermarks_are_written_as_given():
 
 def test_build_components_per_kind():
     body = M.KIND.build(item(name="x", image="alluxio/alluxio", image_tag=2.9,
-                                worker={"node_selector": {"a": "b"}, "resources": {"requests": {"memory": "4Gi", "cpu": 1}},
-                                        "env": {"B": 2, "A": "x"}, "properties": {"p": True}},
-                                fuse={"image": "fluid/fuse", "image_tag": "v1"},
-                                spec={"fuse": {"args": ["fuse"]}, "data": {"replicas": 1}}))
+                             worker={"node_selector": {"a": "b"}, "resources": {"requests": {"memory": "4Gi", "cpu": 1}},
+                                     "env": {"B": 2, "A": "x"}, "properties": {"p": True}},
+                             fuse={"image": "fluid/fuse", "image_tag": "v1"},
+                             spec={"fuse": {"args": ["fuse"]}, "data": {"replicas": 1}}))
     spec = body["spec"]
     assert spec["alluxioVersion"] == {"image": "alluxio/alluxio", "imageTag": "2.9"}
     assert spec["worker"] == {"nodeSelector": {"a": "b"}, "resources": {"requests": {"memory": "4Gi", "cpu": "1"}},
@@ -108,7 +107,7 @@ def test_build_components_per_kind():
     assert spec["fuse"] == {"image": "fluid/fuse", "imageTag": "v1", "args": ["fuse"]}  # spec merged in
     assert spec["data"] == {"replicas": 1}
     juice = M.KIND.build(item(name="j", kind="JuiceFSRuntime", image="juicedata/juicefs-fuse",
-                                 worker={"env": {"B": "2", "A": "1"}}))
+                              worker={"env": {"B": "2", "A": "1"}}))
     assert juice["spec"]["juicefsVersion"]["image"] == "juicedata/juicefs-fuse"
     assert juice["spec"]["worker"]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
     thin = M.KIND.build(item(name="t", kind="ThinRuntime", worker={"image": "w", "image_tag": "1"}))
