@@ -515,15 +515,6 @@ def predict(watched, nodes_after):
                                     lambda o, c=w.capacity: scheduling.dataset_widened(o, c)))
 
 
-def wait_datasets(client, watched, timeout):
-    """Wait for all at once (the driver's wait and diagnosis); returns a failure message or None."""
-    failure = driver.wait(client, watched, timeout,
-                          "datasets to reach the workers and cache the labelled nodes allow")
-    for w in watched:
-        w.dataset = client.get(fluid.DATASET, w.namespace, w.name) or w.dataset
-    return failure
-
-
 def capacity_text(dataset, runtime):
     text = fluid.cache_states(dataset).get("cacheCapacity")
     if text:
@@ -619,7 +610,10 @@ def main():
                 after[c.name] = nodes.apply_plan(node, c)
         predict(watched, list(after.values()))
         if params["wait"] and not module.check_mode:
-            failure = wait_datasets(client, watched, params["wait_timeout"])
+            failure = driver.wait(client, watched, params["wait_timeout"],
+                                  "datasets to reach the workers and cache the labelled nodes allow")
+            for w in watched:
+                w.dataset = client.get(fluid.DATASET, w.namespace, w.name) or w.dataset
 
     out = dict(changed=bool(changed_nodes), changed_nodes=changed_nodes, unchanged_nodes=unchanged_nodes,
                patch_seconds=round(outcome.seconds, 3), datasets=[summarize(w) for w in watched])
