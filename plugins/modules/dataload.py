@@ -263,10 +263,11 @@ def normalize_paths(item):
             errors.append("paths[%d]: %r is not a path; write a path inside the Dataset (/spark) or a mapping "
                           "{path: /spark, replicas: 1}" % (i, p))
             continue
-        try:
-            out.append({"path": p["path"], "replicas": None if p.get("replicas") is None else int(p["replicas"])})
-        except (TypeError, ValueError):
-            errors.append("paths[%d].replicas: %r is not a whole number; write e.g. replicas: 1" % (i, p["replicas"]))
+        replicas = p.get("replicas")
+        if replicas is not None and (isinstance(replicas, bool) or not str(replicas).strip().lstrip("-").isdigit()):
+            errors.append("paths[%d].replicas: %r is not a whole number; write e.g. replicas: 1" % (i, replicas))
+            continue
+        out.append({"path": p["path"], "replicas": None if replicas is None else int(replicas)})
     item["paths"] = out if item.get("paths") is not None else None
     return errors
 

@@ -287,9 +287,12 @@ def test_paths_take_plain_strings(run_module, cluster):
     r = run_module(M, dict(BASE, paths=["/spark", {"path": "/hbase", "replicas": 2}]), cluster)
     assert not r.failed, r.get("msg")
     assert r["target"] == [{"path": "/spark"}, {"path": "/hbase", "replicas": 2}]
-    bad = run_module(M, dict(BASE, name="other", paths=[["/spark"], {"path": "/x", "size": 1}]), cluster)
+    bad = run_module(M, dict(BASE, name="other", paths=[["/spark"], {"path": "/x", "size": 1},
+                                                        {"path": "/y", "replicas": 1.5}, {"path": "/z", "replicas": "2"}]),
+                     cluster)
     assert bad.failed and bad["msg"].startswith("Invalid options (nothing was changed)")
     assert "paths[0]: ['/spark'] is not a path" in bad["msg"] and "paths[1]: " in bad["msg"]
+    assert "paths[2].replicas: 1.5 is not a whole number" in bad["msg"] and "paths[3]" not in bad["msg"]
     assert "{path: /spark, replicas: 1}" in bad["msg"]
 
 
