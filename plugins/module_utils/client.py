@@ -18,29 +18,21 @@ __metaclass__ = type
 import copy
 import json
 import os
-import re
 import socket
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils.errors import (
+    explain_status,
+    explain_unreachable,
+    missing_kubeconfig,
+)
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Gone, Transient
 
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC as _K8S_AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    # Re-exported: the modules build kubernetes.core's AnsibleK8SModule from here.
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule  # pylint: disable=unused-import
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-
-    HAS_K8S_CORE = True
-    K8S_CORE_IMPORT_ERROR = None
-except ImportError as e:  # pragma: no cover - reported by the module at run time
-    HAS_K8S_CORE = False
-    K8S_CORE_IMPORT_ERROR = e
-    _K8S_AUTH_ARG_SPEC = {}
-    AnsibleK8SModule = None
-
-    class CoreException(Exception):
-        pass
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC as _K8S_AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+# Re-exported: the driver builds kubernetes.core's AnsibleK8SModule from here.
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule  # pylint: disable=unused-import
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 try:
     import urllib3
@@ -71,7 +63,7 @@ class FluidNotInstalled(Exception):
     """The data.fluid.io API group (Fluid's CRDs) is not served by the cluster."""
 
     def __init__(self, kind=None):
-        super(FluidNotInstalled, self).__init__(F.INSTALL_HINT)
+        super(FluidNotInstalled, self).__init__(fluid.INSTALL_HINT)
         self.kind = kind
 
 
@@ -81,12 +73,6 @@ class ApiError(Exception):
     def __init__(self, message, status=None, reason=None):
         super(ApiError, self).__init__(message)
         self.status, self.reason = status, reason
-
-
-def ensure_k8s_core(module):
-    if not HAS_K8S_CORE:
-        module.fail_json(msg="The kubernetes.core collection is required (ansible-galaxy collection install "
-                             "-r requirements.yml, or pip install ansible): %s" % K8S_CORE_IMPORT_ERROR)
 
 
 def _message(e):
@@ -102,96 +88,13 @@ def _message(e):
     return "%s %s" % (getattr(e, "status", "") or "", getattr(e, "reason", "") or str(e))
 
 
-# "User \"u\" cannot get resource \"datasets\" in API group \"data.fluid.io\" in the namespace \"ns\""
-_FORBIDDEN = re.compile(r'User "(?P<user>[^"]*)" cannot (?P<verb>[^ ]+) resource "(?P<resource>[^"]+)"'
-                        r'(?: in API group "(?P<group>[^"]*)")?(?: in the namespace "(?P<namespace>[^"]+)")?')
-AUTOMATION_HINT = ("the role cloudnative.fluid.automation_account creates a least-privilege account for this "
-                   "collection")
-
-
-def _resource_name(resource, group):
-    return "%s.%s" % (resource, group) if group else resource
-
-
-def explain_forbidden(message):
-    """A 403 message that says who may not do what where, and what to grant (the server's text last)."""
-    m = _FORBIDDEN.search(message or "")
-    if not m:
-        return ("forbidden (403): %s. The credentials in use lack an RBAC permission; grant it to the user or "
-                "service account in kubeconfig (%s)." % (message, AUTOMATION_HINT))
-    user, verb, group, ns = m.group("user"), m.group("verb"), m.group("group"), m.group("namespace")
-    resource = _resource_name(m.group("resource"), group)
-    if ns:
-        where, how = "in namespace %s" % ns, "a Role and RoleBinding in namespace %s" % ns
-    else:
-        where, how = "cluster-wide", "a ClusterRole and ClusterRoleBinding"
-    needs = ""
-    if group == F.API_VERSION.split("/", 1)[0]:
-        needs = (" The modules need get, list, watch, patch and delete on %s (and get, list, watch on events, pods "
-                 "and persistentvolumeclaims to explain a wait)." % resource)
-    return ("forbidden (403): %s may not %s %s %s. Grant '%s' on %s %s to %s (%s), or run with credentials that "
-            "have it; %s.%s The API server said: %s"
-            % (user, verb, resource, where, verb, resource, where, user, how, AUTOMATION_HINT, needs, message))
-
-
-def explain_unauthorized(host, message):
-    return ("unauthorized (401): the API server at %s rejected the credentials in use (%s): the token or client "
-            "certificate in kubeconfig (or api_key) is invalid or expired. Refresh kubeconfig / api_key (for a "
-            "service account: kubectl create token <name> -n <namespace>) and run again."
-            % (host or "the configured host", message))
-
-
-def explain_unreachable(host, e):
-    """A connection failure with the address, the likely reason and what to check."""
-    text = str(e)
-    low = text.lower()
-    if "refused" in low:
-        why = "connection refused: nothing listens at that address"
-    elif "certificate" in low or "ssl" in low:
-        why = ("TLS verification failed: the server's certificate does not match the CA in kubeconfig "
-               "(or ca_cert / validate_certs)")
-    elif "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
-        why = "the host name does not resolve"
-    elif "timed out" in low or "timeout" in low:
-        why = "the connection timed out"
-    else:
-        why = "the connection failed"
-    return ("cannot reach the Kubernetes API server at %s (%s). Check that the cluster is running and that "
-            "kubeconfig and context (or host, or the K8S_AUTH_* environment variables) point at it. Details: %s"
-            % (host or "the configured host", why, text))
-
-
-def explain_status(status, message, host=None):
-    if status == 401:
-        return explain_unauthorized(host, message)
-    if status == 403:
-        return explain_forbidden(message)
-    return message
-
-
-def explain_api_error(e, namespace=None):
-    """An ApiError's text with what to do, for a missing namespace (404) or a rejected field (422).
-    401/403 and connection failures are explained where the ApiError is raised."""
-    text = str(e)
-    status = getattr(e, "status", None)
-    if status == 404 and namespace and "namespaces" in text and "not found" in text:
-        return ("namespace %s does not exist; create it first (for example with kubernetes.core.k8s, kind: "
-                "Namespace) or set namespace to an existing one." % namespace)
-    if status == 422:
-        return text + " (the API server rejected a field; the message above names it)"
-    return text
-
-
-def missing_kubeconfig(kubeconfig):
-    """An error string when kubeconfig names file(s) none of which exist (None otherwise)."""
-    if not isinstance(kubeconfig, str) or not kubeconfig:
-        return None
-    paths = [p for p in kubeconfig.split(os.pathsep) if p]
-    if any(os.path.exists(os.path.expanduser(p)) for p in paths):
-        return None
-    return ("kubeconfig: %s does not exist; point kubeconfig (or K8S_AUTH_KUBECONFIG) at your cluster's kubeconfig "
-            "file (kubectl config view --raw prints the one kubectl uses), or leave both unset to use "
-            "~/.kube/config or in-cluster credentials." % kubeconfig)
+def _for_waiter(e):
+    """An ApiError as the waiter handles it: Gone (410: re-list), Transient (connection, 5xx, 429: reconnect)."""
+    if e.status == 410:
+        return Gone(str(e))
+    if e.status is None or e.status in (429, 500, 502, 503, 504):
+        return Transient(str(e))
+    return e
 
 
 class FluidClient(object):
@@ -210,7 +113,7 @@ class FluidClient(object):
         """The set of data.fluid.io/v1alpha1 kinds the cluster serves (empty: Fluid absent)."""
         if self._served is None:
             try:
-                data = self._request("get", "/apis/%s" % F.API_VERSION)
+                data = self._request("get", "/apis/%s" % fluid.API_VERSION)
             except ApiError as e:
                 if e.status == 404:
                     self._served = set()
@@ -239,8 +142,8 @@ class FluidClient(object):
             plural, namespaced = _CORE[kind]
             base = "/api/v1"
         else:
-            plural, namespaced = F.plural(kind), True
-            base = "/apis/" + F.API_VERSION
+            plural, namespaced = fluid.plural(kind), True
+            base = "/apis/" + fluid.API_VERSION
         parts = [base]
         if namespaced and namespace:
             parts += ["namespaces", namespace]
@@ -288,11 +191,7 @@ class FluidClient(object):
             data = self._request("get", self.path(kind, namespace), field_selector=field_selector,
                                  label_selector=label_selector)
         except ApiError as e:
-            if e.status == 410:
-                raise Gone(str(e))
-            if e.status is None or e.status in (429, 500, 502, 503, 504):
-                raise Transient(str(e))
-            raise
+            raise _for_waiter(e)
         items = data.get("items") or []
         for item in items:  # list items carry no kind/apiVersion
             item.setdefault("kind", kind)
@@ -337,11 +236,7 @@ class FluidClient(object):
                 resource_version=resource_version, allow_watch_bookmarks=True, timeout_seconds=timeout_seconds,
                 _request_timeout=(10, (timeout_seconds or 60) + 10))
         except ApiError as e:
-            if e.status == 410:
-                raise Gone(str(e))
-            if e.status is None or e.status in (429, 500, 502, 503, 504):
-                raise Transient(str(e))
-            raise
+            raise _for_waiter(e)
         if stop is not None:
             self._streams.setdefault(id(stop), []).append(resp)
         try:

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) cloudnative.fluid contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Nodes for cloudnative.fluid.node_labels: selection, GPU detection, label plans, parallel patches,
-and the worker count a runtime can reach once nodes are labelled.
+"""Nodes for cloudnative.fluid.node_labels: selection, GPU detection, label plans and parallel patches
+(where workers can then run is module_utils.scheduling's).
 
 Everything here works on plain dicts (Nodes, Datasets, runtimes as the API returns them) and on
 the collection's one client (module_utils.client.FluidClient); nothing here talks to Ansible.
@@ -19,28 +19,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import queue
 import threading
 import time
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
-from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import (
-    QuantityError,
-    parse_bytes,
-    parse_quantity,
-)
-
-try:
-    import queue
-except ImportError:  # pragma: no cover
-    import Queue as queue  # type: ignore
-
-
-# Fluid's own node labels: fluid.io/s-<ns>-<name>, fluid.io/s-h-<runtime>-t-<ns>-<name>,
-# fluid.io/dataset-num ... (pkg/common/label.go) and the exclusive-placement label (pkg/common/common.go).
-FLUID_LABEL_DOMAIN = "fluid.io"
-FLUID_EXCLUSIVE_KEY = "fluid_exclusive"
+from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import QuantityError, parse_quantity
 
 # The default gpu_detection: extended resources (device plugins) and labels (GPU operator / NFD).
 DEFAULT_GPU_RESOURCES = ["nvidia.com/gpu", "amd.com/gpu"]
@@ -69,10 +55,10 @@ def labels_of(node):
 def is_fluid_key(key):
     """Whether a label key is one Fluid manages itself (fluid.io/..., <x>.fluid.io/..., fluid_exclusive)."""
     key = str(key)
-    if key == FLUID_EXCLUSIVE_KEY:
+    if key == fluid.EXCLUSIVE_LABEL:
         return True
     prefix = key.rpartition("/")[0]
-    return prefix == FLUID_LABEL_DOMAIN or prefix.endswith("." + FLUID_LABEL_DOMAIN)
+    return prefix == fluid.LABEL_DOMAIN or prefix.endswith("." + fluid.LABEL_DOMAIN)
 
 
 def _positive_quantity(value):
@@ -97,16 +83,9 @@ def gpu_reason(node, detection):
     for key, value in (detection.get("labels") or {}).items():
         if key not in labels:
             continue
-        if value in (None, "") or labels[key] == str_value(value):
+        if value in (None, "") or labels[key] == validate.str_value(value):
             return "label %s=%s" % (key, labels[key])
     return None
-
-
-def str_value(value):
-    """A label value as Kubernetes stores it (YAML true -> 'true', 16 -> '16')."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
 
 
 # ---------------------------------------------------------------- validation
@@ -119,12 +98,12 @@ def validate_labels(labels, state, force, values_from=None):
         return ["labels: give at least one label, e.g. {aliyun.accelerator/nvidia_name: Tesla-V100-SXM2-16GB}"]
     for key, value in labels.items():
         field = "labels[%s]" % key
-        errors += V.qualified_key(field, key)
+        errors += validate.qualified_key(field, key)
         if state == "present":
             if value is None:
                 errors.append("%s: has no value; give one, or use state: absent to remove the label" % field)
             else:
-                errors += V.label_value(field, str_value(value))
+                errors += validate.label_value(field, validate.str_value(value))
         if is_fluid_key(key) and not force:
             errors.append("%s: %s is a label Fluid manages itself (it marks where a dataset's cache runs); "
                           "changing it confuses Fluid's scheduling. Pick another key, or set force: true if you "
@@ -136,19 +115,19 @@ def validate_labels(labels, state, force, values_from=None):
                           "(used on nodes without the label %s)" % (field, key, source))
         if state != "present":
             errors.append("%s: only used with state: present; remove values_from" % field)
-        errors += V.qualified_key(field, source, "source label key")
+        errors += validate.qualified_key(field, source, "source label key")
     return errors
 
 
 def validate_detection(detection):
     errors = []
     for i, res in enumerate(detection.get("resources") or []):
-        errors += V.qualified_key("gpu_detection.resources[%d]" % i, res, "extended resource name")
+        errors += validate.qualified_key("gpu_detection.resources[%d]" % i, res, "extended resource name")
     for key, value in (detection.get("labels") or {}).items():
         field = "gpu_detection.labels[%s]" % key
-        errors += V.qualified_key(field, key)
+        errors += validate.qualified_key(field, key)
         if value not in (None, ""):
-            errors += V.label_value(field, str_value(value))
+            errors += validate.label_value(field, validate.str_value(value))
     if not detection.get("resources") and not detection.get("labels"):
         errors.append("gpu_detection: has neither resources nor labels, so no node could be a GPU node; "
                       "give at least one (or leave gpu_detection out for the defaults)")
@@ -187,11 +166,11 @@ def plan_node(node, labels, state, values_from=None):
         if state == "absent":
             after[key] = None
             continue
-        value = str_value(value)
+        value = validate.str_value(value)
         source = (values_from or {}).get(key)
         if source and current.get(source):
             candidate = current[source]
-            if V.label_value("x", candidate):
+            if validate.label_value("x", candidate):
                 warnings.append("node %s: label %s=%r is not a valid label value, so %s gets the configured %r"
                                 % (name_of(node), source, candidate, key, value))
             else:
@@ -338,106 +317,3 @@ def patch_all(client, changes, parallel, labels=None, state="present", values_fr
             break
     out.seconds = clock() - start
     return out
-
-
-# ---------------------------------------------------------------- runtimes on labelled nodes
-
-
-def _tolerates(tolerations, taint):
-    for t in tolerations or []:
-        if t.get("effect") and t.get("effect") != taint.get("effect"):
-            continue
-        if t.get("operator") == "Exists":
-            if not t.get("key") or t.get("key") == taint.get("key"):
-                return True
-        elif t.get("key") == taint.get("key") and str_value(t.get("value")) == str_value(taint.get("value")):
-            return True
-    return False
-
-
-def runtime_tolerations(dataset, runtime):
-    spec = (runtime or {}).get("spec") or {}
-    return (list(((dataset or {}).get("spec") or {}).get("tolerations") or []) + list(spec.get("tolerations") or [])
-            + list((spec.get("worker") or {}).get("tolerations") or []))
-
-
-def worker_can_run(node, dataset, runtime):
-    """Whether a cache worker of runtime (serving dataset) can be placed on node, by what Fluid and the
-    scheduler require: the dataset's node affinity, the worker's node selector, schedulable and untainted
-    (or tolerated), and not held by another dataset's exclusive placement (label fluid_exclusive).
-    Free CPU/memory and other datasets' pod anti-affinity are not predicted: when they keep a worker
-    out, the wait times out with the diagnosis naming the pod that is not ready."""
-    if not F.node_matches_selector(node, F.dataset_node_selector(dataset)):
-        return False
-    worker_sel = ((((runtime or {}).get("spec") or {}).get("worker") or {}).get("nodeSelector")) or {}
-    if not F.node_matches_labels(node, worker_sel):
-        return False
-    spec = node.get("spec") or {}
-    if spec.get("unschedulable"):
-        return False
-    tolerations = runtime_tolerations(dataset, runtime)
-    for taint in spec.get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(tolerations, taint):
-            return False
-    holder = labels_of(node).get(FLUID_EXCLUSIVE_KEY)
-    if holder:
-        meta = (dataset or {}).get("metadata") or {}
-        if holder != "%s_%s" % (meta.get("namespace"), meta.get("name")):
-            return False  # held exclusively by another dataset
-    return True
-
-
-def expected_workers(nodes, dataset, runtime):
-    """(workers the runtime can have ready, nodes that can host one): min(spec.replicas, eligible nodes)."""
-    eligible = sum(1 for n in nodes if worker_can_run(n, dataset, runtime))
-    replicas = int((((runtime or {}).get("spec") or {}).get("replicas")) or 0)
-    return min(replicas, eligible), eligible
-
-
-def per_worker_bytes(runtime):
-    """Cache bytes one worker adds: the status' capacity per ready worker, else the sum of the tier quotas."""
-    ready = F.runtime_components(runtime)["worker"]["ready"]
-    capacity = F.cache_capacity_bytes(runtime)
-    if ready and capacity:
-        return capacity // ready
-    total = 0
-    levels = ((((runtime or {}).get("spec") or {}).get("tieredstore") or {}).get("levels")) or []
-    for level in levels:
-        quotas = [level.get("quota")] if level.get("quota") else list(level.get("quotaList", "").split(","))
-        for q in quotas:
-            if not q:
-                continue
-            try:
-                total += parse_bytes(str(q).strip())
-            except QuantityError:
-                return None
-    return total or None
-
-
-def worker_capacity(runtime):
-    """(ready workers, cache capacity bytes, cache capacity text) from a runtime's status."""
-    return (F.runtime_components(runtime)["worker"]["ready"], F.cache_capacity_bytes(runtime),
-            F.cache_states(runtime).get("cacheCapacity") or "")
-
-
-# A capacity within this fraction of the expected one counts (Fluid prints two decimals).
-CAPACITY_TOLERANCE = 0.01
-
-
-def runtime_widened(runtime, workers, capacity):
-    """Predicate: at least `workers` ready and, when capacity is known, a cache at least that large."""
-    if runtime is None:
-        return False
-    ready, have, dummy = worker_capacity(runtime)
-    if ready < workers:
-        return False
-    if capacity:
-        return have is not None and have >= capacity * (1 - CAPACITY_TOLERANCE)
-    return True
-
-
-def dataset_widened(dataset, capacity):
-    if dataset is None:
-        return False
-    have = F.cache_capacity_bytes(dataset)
-    return have is not None and have >= capacity * (1 - CAPACITY_TOLERANCE)

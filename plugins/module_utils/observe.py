@@ -13,7 +13,7 @@ Two halves:
   not allowed to do: that part of the answer is left empty and a warning says why.
 
 Sizes keep Fluid's own text as ``human`` (``12.00GiB``, what ``kubectl get dataset`` shows) and
-add the exact ``bytes`` (``module_utils.quantity``).
+add ``bytes`` parsed from that rounded text (``module_utils.quantity``), so approximate.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import QuantityError, parse_bytes
 
 # Dataset.status.runtimes[].type -> runtime kind (Fluid's common.*Runtime constants).
@@ -56,13 +56,6 @@ HIT_RATIOS = (
 # Above this many namespaces, a kind is listed once across all namespaces instead of per namespace.
 MAX_NAMESPACED_LISTS = 4
 
-# DataLoad (and other data operation) phases, api/v1alpha1 common.Phase*.
-OP_PENDING = "Pending"
-OP_EXECUTING = "Executing"
-OP_COMPLETE = "Complete"
-OP_FAILED = "Failed"
-OP_FINISHED = (OP_COMPLETE, OP_FAILED)
-
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|h|m|s)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, u"\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -95,7 +88,7 @@ def percent(text):
 
 def hit_ratios(dataset):
     """The hit and throughput ratios Fluid wrote in cacheStates, as percent floats (only those present)."""
-    states = F.cache_states(dataset)
+    states = fluid.cache_states(dataset)
     out = {}
     for fluid_key, key in HIT_RATIOS:
         value = percent(states.get(fluid_key))["percent"]
@@ -163,14 +156,14 @@ def runtime_facts(kind, runtime):
     """Kind, name, worker replicas and master/worker/fuse phase and counts of a runtime (None when absent)."""
     if runtime is None:
         return None
-    comps = F.runtime_components(runtime)
+    comps = fluid.runtime_components(runtime)
     out = {
         "kind": kind,
         "name": (runtime.get("metadata") or {}).get("name"),
         "replicas": int(((runtime.get("spec") or {}).get("replicas")) or 0),
     }
     for name in ("master", "worker", "fuse"):
-        if name == "master" and kind in F.RUNTIMES_WITHOUT_MASTER:
+        if name == "master" and kind in fluid.RUNTIMES_WITHOUT_MASTER:
             out[name] = None
             continue
         c = comps[name]
@@ -266,7 +259,7 @@ def dataset_facts(dataset, runtime_kind=None, runtime=None, nodes=None, pvc=None
     nodes/pods None means "not read" (the answer then has cache_nodes/pods None), [] means "none".
     """
     meta = dataset.get("metadata") or {}
-    states = F.cache_states(dataset)
+    states = fluid.cache_states(dataset)
     status = dataset.get("status") or {}
     claim = meta.get("name")
     users = None
@@ -281,9 +274,9 @@ def dataset_facts(dataset, runtime_kind=None, runtime=None, nodes=None, pvc=None
     return {
         "name": meta.get("name"),
         "namespace": meta.get("namespace"),
-        "phase": F.phase(dataset),
-        "conditions": F.conditions(dataset),
-        "ufs_total": size(F.ufs_total(dataset)),
+        "phase": fluid.phase(dataset),
+        "conditions": fluid.conditions(dataset),
+        "ufs_total": size(fluid.ufs_total(dataset)),
         "file_num": file_num,
         "cache_capacity": size(states.get("cacheCapacity")),
         "cached": size(states.get("cached")),
@@ -343,16 +336,16 @@ def list_datasets(client, name=None, namespace=None, label_selector=None, all_na
     """Datasets selected like kubernetes.core.k8s_info: by name, namespace (or all), label selector."""
     ns = None if all_namespaces else namespace
     if name and ns:
-        obj = client.get(F.DATASET, ns, name)
+        obj = client.get(fluid.DATASET, ns, name)
         if obj is None:
             return []
         if label_selector and not _labels_match(obj, label_selector):
             return []
         return [obj]
     field_selector = "metadata.name=%s" % name if name else None
-    items = client.list(F.DATASET, ns, field_selector=field_selector, label_selector=label_selector or None)
+    items = client.list(fluid.DATASET, ns, field_selector=field_selector, label_selector=label_selector or None)
     for item in items:
-        item.setdefault("kind", F.DATASET)
+        item.setdefault("kind", fluid.DATASET)
     items.sort(key=lambda d: ((d.get("metadata") or {}).get("namespace") or "", d["metadata"]["name"]))
     return items
 
@@ -428,7 +421,7 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
             wanted.setdefault(kind, set()).add(d["metadata"]["namespace"])
     unbound = [d for d in datasets if _runtime_of(d)[0] is None]
     if unbound:
-        for kind in F.ALL_RUNTIME_KINDS:
+        for kind in fluid.ALL_RUNTIME_KINDS:
             try:
                 served = client.kind_served(kind)
             except Exception:  # pylint: disable=broad-except
@@ -474,7 +467,7 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
         if kind:
             runtime = runtimes.get((kind, ns, rname))
         else:
-            for k in F.ALL_RUNTIME_KINDS:
+            for k in fluid.ALL_RUNTIME_KINDS:
                 if (k, ns, name) in runtimes:
                     kind, runtime = k, runtimes[(k, ns, name)]
                     break
@@ -500,7 +493,7 @@ def operation_facts(obj):
         "phase": status.get("phase") or "",
         "duration": duration,
         "duration_seconds": go_duration_seconds(duration),
-        "conditions": F.conditions(obj),
+        "conditions": fluid.conditions(obj),
     }
 
 
@@ -526,7 +519,7 @@ def terminated_reasons(pods):
 def operation_failure(obj, loader_pods=None, events=None):
     """Why a DataLoad is Failed, in the loader's own words (condition, failed loader containers, warnings)."""
     parts = []
-    for c in F.conditions(obj):
+    for c in fluid.conditions(obj):
         if c.get("type") in ("Failed", "JobFailed") or (c.get("status") == "True" and c.get("type") != "Complete"):
             text = c.get("reason") or c.get("type")
             if c.get("message"):
@@ -551,18 +544,18 @@ def dataload_notes(client, namespace, name, dataset_name):
     """Extra diagnosis lines for a DataLoad that did not finish: its Dataset, the loader Job and its pods."""
     lines = []
     try:
-        ds = client.get(F.DATASET, namespace, dataset_name) if dataset_name else None
+        ds = client.get(fluid.DATASET, namespace, dataset_name) if dataset_name else None
     except Exception as e:  # pylint: disable=broad-except
         return ["(could not read Dataset %s/%s: %s)" % (namespace, dataset_name, _short(e))]
     if dataset_name:
         if ds is None:
             lines.append("Dataset %s/%s does not exist: Fluid starts a DataLoad only for an existing, Bound Dataset "
                          "in the same namespace." % (namespace, dataset_name))
-        elif F.phase(ds) != F.PHASE_BOUND:
+        elif fluid.phase(ds) != fluid.PHASE_BOUND:
             lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the loader only once a runtime serves the "
-                         "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name, F.phase(ds) or "without status"))
+                         "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name, fluid.phase(ds) or "without status"))
     pods = loader_pods(client, namespace, name)
-    if not pods and ds is not None and F.phase(ds) == F.PHASE_BOUND:
+    if not pods and ds is not None and fluid.phase(ds) == fluid.PHASE_BOUND:
         lines.append("No loader pod (Job %s) exists yet: Fluid's dataset controller installs the "
                      "fluid-dataloader Helm chart for it; check that controller's log for helm errors." % loader_job_name(name))
     for pod in pods:

@@ -88,14 +88,6 @@ def parse_quantity(value):
     return number
 
 
-def is_quantity(value):
-    try:
-        parse_quantity(value)
-        return True
-    except QuantityError:
-        return False
-
-
 def parse_bytes(value):
     """Bytes (an int) from either notation: ``12GiB``, ``12.00GiB``, ``1.742GiB``, ``0B``, ``2Gi``, ``500Mi``.
 
@@ -141,25 +133,3 @@ def format_bytes(num_bytes, precision=2, strip=True):
     if strip and "." in text:
         text = text.rstrip("0").rstrip(".")
     return text + _HUMAN_UNITS[unit]
-
-
-def format_quantity(num_bytes):
-    """Bytes as the shortest exact Kubernetes binary quantity: ``2147483648`` -> ``2Gi``; ``1000`` -> ``1000``."""
-    n = int(num_bytes)
-    if n < 0:
-        raise QuantityError("%r is negative" % (num_bytes,))
-    if n == 0:
-        return "0"
-    for suffix, power in sorted(_BINARY.items(), key=lambda kv: -kv[1]):
-        unit = 1024 ** power
-        if n % unit == 0:
-            return "%d%s" % (n // unit, suffix)
-    return str(n)
-
-
-def same_quantity(a, b):
-    """True when two quantities denote the same amount (``2Gi`` and ``2048Mi``)."""
-    try:
-        return parse_bytes(a) == parse_bytes(b)
-    except QuantityError:
-        return str(a) == str(b)

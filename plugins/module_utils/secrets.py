@@ -12,7 +12,8 @@ A module that takes a ``secrets`` option (a list of ``{name, string_data, type}`
 * build a diff whose values are all masked.
 
 No value ever leaves this module in a result, a warning or an error; modules also add every
-value to ``no_log_values``.
+value to ``no_log_values``. ``secretish_values`` finds the option values (mount options,
+properties, env) that look like credentials, so that they are masked too.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,10 +21,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import posixpath
 import re
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils.validate import object_name
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import FIELD_MANAGER, ApiError
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 
 KIND = "Secret"
 # Marks a Secret this collection created, so that state=absent deletes only those.
@@ -33,6 +35,10 @@ MASK = "********"
 KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 # Types whose data Kubernetes fills in or checks in ways a plain declaration cannot follow.
 REFUSED_TYPES = ("kubernetes.io/service-account-token",)
+
+# Option keys that look like they hold a credential, and the suffixes of keys that only say where one is.
+SECRETISH = re.compile(r"(secret|passw|token|credential|private|access[-_.]?key|api[-_.]?key|sas)", re.I)
+LOCATION_SUFFIXES = (".path", ".file", ".dir", "_path", "_file", "_dir", "-path", "-file", "-dir")
 
 SECRET_SPEC = dict(
     name=dict(type="str", required=True),
@@ -45,6 +51,22 @@ def _text(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     return "%s" % value
+
+
+def secretish_values(mapping):
+    """Values of option keys that look like they hold secrets (to mask them in output).
+
+    A key that names where a credential is (``fs.gcs.credential.path``, ``*.file``, ``*.dir``) or a
+    value that is an absolute path is a location, not a secret."""
+    out = []
+    for k, v in (mapping or {}).items():
+        key, text = str(k), "" if v is None else str(v)
+        if not text or not SECRETISH.search(key) or key.lower().endswith(LOCATION_SUFFIXES):
+            continue
+        if text.startswith("/") and posixpath.normpath(text) == text:
+            continue
+        out.append(text)
+    return out
 
 
 def values(secrets):
@@ -66,7 +88,7 @@ def validate(prefix, secrets, present=True):
     for i, s in enumerate(secrets or []):
         f = "%ssecrets[%d]" % (prefix, i)
         name = s.get("name")
-        errors += V.object_name(f + ".name", name, "Secret")
+        errors += object_name(f + ".name", name, "Secret")
         if name in seen:
             errors.append("%s.name: Secret %r is already declared in secrets[%d]; declare each Secret once"
                           % (f, name, seen[name]))
@@ -263,3 +285,65 @@ def apply_all(client, plans, check):
         if check and plan.existing is None:
             continue  # its namespace may not exist yet in check mode; nothing to validate against
         client.apply(plan.body, dry_run=check)
+
+
+class Declared(object):
+    """The `secrets` option of a task's items: checked and planned before anything is written, applied
+    before the objects that read them, deleted (state=absent) after them."""
+
+    def __init__(self):
+        self.plans = {}  # item 'where' -> [SecretPlan or DeletePlan]
+
+    def prepare(self, run):
+        """Plan every item's Secrets against the cluster; fail (nothing written) on a missing reference or a
+        type that cannot change; then apply the changed ones (a dry run in check mode)."""
+        errors = []
+        for item in run.items:
+            entries = item.get("secrets") or []
+            if item["state"] != "present":
+                self.plans[item["where"]] = [DeletePlan(item["namespace"], s["name"]) for s in entries]
+                continue
+            declared = dict((s["name"], set(str(k) for k in s["string_data"])) for s in entries)
+            plans = [SecretPlan(item["namespace"], s, "%ssecrets[%d]" % (item["prefix"], i)) for i, s in enumerate(entries)]
+            try:
+                errs, warns = check_references(run.client, item, declared)
+                errors += errs
+                for w in warns:
+                    run.module.warn(w)
+                plan_all(run.client, plans)
+            except ValueError as e:
+                errors.append(str(e))
+                continue
+            except ApiError as e:
+                run.fail("%s: could not read the Secrets of secrets or encrypt_options in namespace %s (nothing was "
+                         "changed): %s" % (item["where"], item["namespace"], e))
+            self.plans[item["where"]] = plans
+        run.invalid(errors)
+        try:
+            apply_all(run.client, [pl for pl in self.all() if pl.action != "delete"], run.check)
+        except ApiError as e:
+            run.fail("Could not apply a Secret of secrets (nothing else was changed): %s" % e)
+
+    def all(self):
+        return [pl for pls in self.plans.values() for pl in pls]
+
+    def delete(self, run):
+        """state=absent: delete the listed Secrets this collection created, once their object is deleted."""
+        for where, plans in self.plans.items():
+            for pl in plans:
+                if pl.action != "delete":
+                    continue
+                try:
+                    pl.resolve(run.client, run.check)
+                except ApiError as e:
+                    run.fail("%s: the Dataset was deleted but %s was not: %s" % (where, pl.ref, e))
+
+    def summaries(self, item):
+        return [pl.summary() for pl in self.plans.get(item["where"], [])]
+
+    @property
+    def changed(self):
+        return any(pl.changed for pl in self.all())
+
+    def diffs(self):
+        return [pl.diff() for pl in self.all() if pl.changed]

@@ -8,9 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import posixpath
 import re
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import QuantityError, parse_quantity
 
 # \Z, not $: $ also matches before a trailing newline (so "cifar10\n" passed as a name)
 _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
@@ -21,11 +23,16 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?\Z")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://(.*)\Z")
 _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 
-SECRETISH = re.compile(r"(secret|passw|token|credential|private|access[-_.]?key|api[-_.]?key|sas)", re.I)
-
 NODE_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 TOLERATION_OPERATORS = ("Exists", "Equal")
 TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def str_value(value):
+    """A label value as Kubernetes stores it (YAML true -> 'true', 16 -> '16')."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def resource_name(field, value, what="object"):
@@ -88,7 +95,7 @@ def labels(field, mapping, values=True):
     return errors
 
 
-def mount_point(field, value, schemes=F.MOUNT_SCHEMES):
+def mount_point(field, value, schemes=fluid.MOUNT_SCHEMES):
     value = str(value or "")
     m = _SCHEME.match(value)
     if not m:
@@ -184,6 +191,85 @@ def one_or_many(params, one, many, noun):
     return []
 
 
-def secretish_values(mapping):
-    """Values of keys that look like they hold secrets (to mask them in output)."""
-    return [str(v) for k, v in (mapping or {}).items() if v not in (None, "") and SECRETISH.search(str(k))]
+def ratio(field, value):
+    if value is not None and not 0 < value <= 1:
+        return ["%s: %r must be a ratio above 0 and at most 1, e.g. 0.95" % (field, value)]
+    return []
+
+
+def resources(field, value):
+    """Kubernetes resource requests/limits: known keys, quantities that parse."""
+    errors = []
+    if value is None:
+        return errors
+    unknown = set(value) - {"requests", "limits", "claims"}
+    if unknown:
+        errors.append("%s: unknown key(s) %s; use requests and limits, e.g. {requests: {memory: 4Gi}}"
+                      % (field, ", ".join(sorted(unknown))))
+    for part in ("requests", "limits"):
+        for res, qty in (value.get(part) or {}).items():
+            try:
+                parse_quantity(qty)
+            except QuantityError as e:
+                errors.append("%s.%s.%s: %s" % (field, part, res, e))
+    return errors
+
+
+def tiered_store(p, levels):
+    """A runtime's tiered_store levels (prefix p): media once, absolute paths, quotas, watermarks."""
+    errors, media = [], {}
+    for i, level in enumerate(levels):
+        lf = "%stiered_store[%d]" % (p, i)
+        if level["medium"] in media:
+            errors.append("%s.medium: %s is already tiered_store[%d]; each medium may appear once"
+                          % (lf, level["medium"], media[level["medium"]]))
+        media.setdefault(level["medium"], i)
+        for part in str(level.get("path") or "").split(","):
+            if not part.strip().startswith("/"):
+                errors.append("%s.path: %r must be an absolute directory on the node (or several, comma-separated), "
+                              "e.g. /dev/shm" % (lf, part.strip()))
+        try:
+            if parse_quantity(level["quota"]) <= 0:
+                errors.append("%s.quota: %r must be more than 0" % (lf, level["quota"]))
+        except QuantityError as e:
+            errors.append("%s.quota: %s" % (lf, e))
+        errors += ratio(lf + ".high", level.get("high")) + ratio(lf + ".low", level.get("low"))
+        if level.get("high") is not None and level.get("low") is not None and not level["low"] < level["high"]:
+            errors.append("%s.low: %r must be below high (%r); Fluid needs 0 < low < high <= 1, e.g. high 0.95, low 0.7"
+                          % (lf, level["low"], level["high"]))
+    return errors
+
+
+def runtime_component(cf, kind, comp, opts):
+    """One component (master, worker, fuse) of a runtime kind: only what that kind's spec has."""
+    caps = fluid.RUNTIME_SPECS[kind]
+    if comp not in caps["components"]:
+        return ["%s: %s has no %s component; remove it" % (cf, kind, comp)]
+    errors = []
+    if opts.get("jvm_options") is not None and not caps["jvm"]:
+        errors.append("%s.jvm_options: %s takes no JVM options (only AlluxioRuntime does); remove it" % (cf, kind))
+    if opts.get("properties") is not None and not caps["properties"]:
+        errors.append("%s.properties: %s has no properties; pass its own settings through spec, e.g. "
+                      "spec: {%s: {options: {...}}}" % (cf, kind, comp))
+    for opt in ("image", "image_tag"):
+        if opts.get(opt) is not None and comp not in caps["images"]:
+            errors.append("%s.%s: the %s of %s has no own image; set %s at the top level (spec.%s)"
+                          % (cf, opt, comp, kind, opt, caps["version"]))
+    errors += labels(cf + ".node_selector", opts.get("node_selector"))
+    errors += resources(cf + ".resources", opts.get("resources"))
+    return errors + ["%s.env: %r is not a valid environment variable name" % (cf, key) for key in opts.get("env") or {}
+                     if not str(key) or " " in str(key) or "=" in str(key)]
+
+
+def paths_under(paths, dirs, where):
+    """Each path (paths[i].path) must be /, or lie under one of the directories (a Dataset's mounts, `where`)."""
+    if not dirs or "/" in dirs:
+        return []
+    errors = []
+    for i, p in enumerate(paths or []):
+        path = posixpath.normpath(p.get("path") or "/")
+        if path == "/" or any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs):
+            continue
+        errors.append("paths[%d].path: %r is not under any mount of %s (its mounts: %s); use one of them, a path "
+                      "below one, or / for everything" % (i, p.get("path"), where, ", ".join(dirs)))
+    return errors

@@ -24,13 +24,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import queue
 import threading
 import time
-
-try:
-    import queue
-except ImportError:  # pragma: no cover
-    import Queue as queue  # type: ignore
 
 # Above this many namespaces for one kind, watch that kind across all namespaces in one stream.
 MAX_NAMESPACED_STREAMS = 12

@@ -15,8 +15,8 @@ author:
   - cloudnative.fluid contributors (@cloudnative)
 description:
   - Create or delete a Fluid C(DataLoad) (C(data.fluid.io/v1alpha1)). Fluid's dataset controller runs a loader
-    Job that reads the given paths of a Dataset into its runtime's cache, so the first reads by applications
-    are already cache hits.
+    Job that reads the given paths of a Dataset (all of it when no path is given) into its runtime's cache, so
+    the first reads by applications are already cache hits.
   - With O(wait), waits by watching the API server until the DataLoad's phase is C(Complete), and reports how
     long the load took (Fluid's C(status.duration)). If the phase becomes C(Failed) the task fails with the
     loader's reason. On timeout the task fails with a diagnosis (the DataLoad's phase and conditions, whether its
@@ -29,10 +29,9 @@ description:
   - All inputs are checked before anything is written, including that the Dataset exists in O(namespace) and
     that every path lies under one of its mounts.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full
@@ -75,17 +74,12 @@ options:
     description:
       - What to load (C(spec.target)). Each path is a path inside the Dataset, so it starts with a mount's
         directory (C(/<mount name>), or the mount's C(path)), or is C(/) for everything.
-      - Without O(paths) Fluid's loader loads nothing; give at least C(/) to load the whole Dataset.
+      - "Each item is either a path as a string (V(/spark)) or a mapping with C(path) and, optionally, C(replicas),
+        how many cache replicas of each block to load (Fluid's default is 1), for example
+        C({path: /spark, replicas: 2})."
+      - Without O(paths) Fluid's loader loads C(/), the whole Dataset.
     type: list
-    elements: dict
-    suboptions:
-      path:
-        description: Absolute path inside the Dataset (C(path)).
-        type: str
-        required: true
-      replicas:
-        description: How many cache replicas of each block to load (C(replicas)); Fluid's default is 1.
-        type: int
+    elements: raw
   load_metadata:
     description:
       - Refresh the runtime's metadata of the under-storage before loading (C(spec.loadMetadata)), for data
@@ -162,7 +156,7 @@ EXAMPLES = r"""
   cloudnative.fluid.dataload:
     name: cifar10-spark
     dataset: cifar10
-    paths: [{path: /spark}]
+    paths: [/spark]
     wait: false
 
 - name: Remove the DataLoad (the cached data stays)
@@ -205,7 +199,9 @@ replaced:
   returned: always
   type: bool
 target:
-  description: C(spec.target) as sent, the paths and replicas loaded.
+  description:
+    - C(spec.target) as sent, the paths and replicas loaded.
+    - Empty when O(paths) is not given; Fluid then loads the whole Dataset.
   returned: when O(state=present)
   type: list
   elements: dict
@@ -238,364 +234,166 @@ wait_seconds:
   sample: 2.31
 """
 
-import copy
 import posixpath
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import engine
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
-from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
-    AUTH_ARG_SPEC,
-    AnsibleK8SModule,
-    ApiError,
-    FluidNotInstalled,
-    connect,
-    ensure_k8s_core,
-    explain_api_error,
-)
-from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target, WaitError, wait_for
+from ansible_collections.cloudnative.fluid.plugins.module_utils import diagnose
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
+from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
-KIND = F.DATALOAD
-FINALIZER = "fluid-dataload-controller-finalizer"
-
-# typed option -> the spec field it sets (spec must not set it too)
-TYPED_SPEC_FIELDS = (
-    ("dataset", "dataset"),
-    ("paths", "target"),
-    ("load_metadata", "loadMetadata"),
-    ("options", "options"),
-    ("node_selector", "nodeSelector"),
-    ("tolerations", "tolerations"),
+ITEM_SPEC = driver.item_spec(
+    dataset=dict(type="str"),
+    paths=dict(type="list", elements="raw"),
+    load_metadata=dict(type="bool"),
+    options=dict(type="dict"),
+    node_selector=dict(type="dict"),
+    tolerations=dict(type="list", elements="dict"),
 )
 
 
-def argument_spec():
-    spec = dict(
-        name=dict(type="str", required=True),
-        namespace=dict(type="str", default="default"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        dataset=dict(type="str"),
-        paths=dict(type="list", elements="dict", options=dict(
-            path=dict(type="str", required=True),
-            replicas=dict(type="int"),
-        )),
-        load_metadata=dict(type="bool"),
-        options=dict(type="dict"),
-        node_selector=dict(type="dict"),
-        tolerations=dict(type="list", elements="dict"),
-        labels=dict(type="dict"),
-        annotations=dict(type="dict"),
-        spec=dict(type="dict"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=300),
-    )
-    spec.update(copy.deepcopy(AUTH_ARG_SPEC))
-    return spec
-
-
-def validate(params):
-    """Problems with the options alone (no API reads), as 'field: problem; fix' strings."""
-    errors = V.resource_name("name", params.get("name"), "DataLoad")
-    errors += V.namespace_name("namespace", params.get("namespace"))
-    errors += V.positive("wait_timeout", params.get("wait_timeout"))
-    if params.get("state") == "absent":
-        return errors
-    if not params.get("dataset"):
-        errors.append("dataset: is required with state=present; name the Dataset to load into (it must be in "
-                      "namespace %s)" % params.get("namespace"))
-    else:
-        errors += V.resource_name("dataset", params["dataset"], "Dataset")
-    seen = {}
-    for i, p in enumerate(params.get("paths") or []):
-        field = "paths[%d]" % i
-        path = p.get("path") or ""
-        if not path.startswith("/"):
-            errors.append("%s.path: %r must be an absolute path inside the Dataset, e.g. /%s or / for everything"
-                          % (field, path, path.strip("/") or "hbase"))
-        elif posixpath.normpath(path) in seen:
-            errors.append("%s.path: %r is already paths[%d]; list each path once" % (field, path, seen[posixpath.normpath(path)]))
-        else:
-            seen[posixpath.normpath(path)] = i
-        if p.get("replicas") is not None and p["replicas"] < 1:
-            errors.append("%s.replicas: must be at least 1, got %r (leave it out for Fluid's default, 1)" % (field, p["replicas"]))
-    errors += V.labels("node_selector", params.get("node_selector"))
-    errors += V.tolerations("tolerations", params.get("tolerations"))
-    errors += V.labels("labels", params.get("labels"))
-    errors += V.labels("annotations", params.get("annotations"), values=False)
-    spec = params.get("spec") or {}
-    for option, field in TYPED_SPEC_FIELDS:
-        if field in spec and params.get(option) is not None:
-            errors.append("spec.%s: also set by %s; set it in one place only" % (field, option))
-    if "dataset" in spec:
-        errors.append("spec.dataset: set the Dataset with the dataset option (Fluid requires it in the DataLoad's "
-                      "namespace)")
-    policy = spec.get("policy") or "Once"
-    if policy != "Once" and params.get("wait"):
-        errors.append("spec.policy: a %s DataLoad never finishes for good, so it cannot be awaited; set wait: false "
-                      "(or leave policy out for a one-time load)" % policy)
-    return errors
-
-
-def mount_dirs(dataset):
-    """Top-level directories of a Dataset as the runtime shows them: each mount's path, else /<name>."""
-    dirs = []
-    for m in ((dataset.get("spec") or {}).get("mounts")) or []:
-        path = m.get("path") or ("/" + m["name"] if m.get("name") else None)
-        if path:
-            dirs.append(posixpath.normpath(path))
-    return dirs
-
-
-def validate_paths(params, dataset):
-    """Each path must be /, or lie under one of the Dataset's mount directories."""
-    dirs = mount_dirs(dataset)
-    if not dirs or "/" in dirs:
-        return []
-    errors = []
-    for i, p in enumerate(params.get("paths") or []):
-        path = posixpath.normpath(p.get("path") or "/")
-        if path == "/" or any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs):
+def normalize_paths(item):
+    """paths as [{path, replicas}]: a plain string is a path; errors for anything else."""
+    errors, out = [], []
+    for i, p in enumerate(item.get("paths") or []):
+        if isinstance(p, str):
+            p = {"path": p}
+        if not isinstance(p, dict) or set(p) - {"path", "replicas"} or not isinstance(p.get("path"), str):
+            errors.append("paths[%d]: %r is not a path; write a path inside the Dataset (/spark) or a mapping "
+                          "{path: /spark, replicas: 1}" % (i, p))
             continue
-        errors.append("paths[%d].path: %r is not under any mount of Dataset %s/%s (its mounts: %s); use one of "
-                      "them, a path below one, or / for everything" % (
-                          i, p.get("path"), params["namespace"], params["dataset"], ", ".join(dirs)))
+        replicas = p.get("replicas")
+        if replicas is not None and (isinstance(replicas, bool) or not str(replicas).strip().lstrip("-").isdigit()):
+            errors.append("paths[%d].replicas: %r is not a whole number; write e.g. replicas: 1" % (i, replicas))
+            continue
+        out.append({"path": p["path"], "replicas": None if replicas is None else int(replicas)})
+    item["paths"] = out if item.get("paths") is not None else None
     return errors
-
-
-def build_dataload(params):
-    """The DataLoad object (a dict) for the module's options."""
-    spec = {"dataset": {"name": params["dataset"], "namespace": params["namespace"]}}
-    if params.get("load_metadata") is not None:
-        spec["loadMetadata"] = params["load_metadata"]
-    target = []
-    for p in params.get("paths") or []:
-        t = {"path": p["path"]}
-        if p.get("replicas") is not None:
-            t["replicas"] = p["replicas"]
-        target.append(t)
-    if target:
-        spec["target"] = target
-    if params.get("options"):
-        spec["options"] = engine.str_map(params["options"])
-    if params.get("node_selector"):
-        spec["nodeSelector"] = engine.str_map(params["node_selector"])
-    if params.get("tolerations"):
-        spec["tolerations"] = params["tolerations"]
-    return engine.fluid_object(KIND, params, spec)
 
 
 def finished_or_gone(obj):
-    return obj is None or F.phase(obj) in O.OP_FINISHED
+    return obj is None or fluid.phase(obj) in fluid.OP_FINISHED
 
 
-class Run(object):
-    """What the task did, for the result."""
+class DataLoad(driver.Kind):
+    kind = noun = fluid.DATALOAD
+    item_spec = ITEM_SPEC
+    defaults = {"namespace": "default", "state": "present"}
+    typed_spec = (("dataset", "dataset"), ("target", "paths"), ("loadMetadata", "load_metadata"),
+                  ("options", "options"), ("nodeSelector", "node_selector"), ("tolerations", "tolerations"))
 
-    def __init__(self, params):
-        self.params = params
-        self.changed = False
-        self.replaced = False
-        self.before = None
-        self.after = None
-        self.obj = None
-        self.wait_seconds = 0.0
+    def validate(self, item, params):
+        if item.get("state") == "absent":
+            return []
+        errors, seen = normalize_paths(item), {}
+        if not item.get("dataset"):
+            errors.append("dataset: is required with state=present; name the Dataset to load into (it must be in "
+                          "namespace %s)" % item.get("namespace"))
+        else:
+            errors += validate.resource_name("dataset", item["dataset"], "Dataset")
+        for i, p in enumerate(item.get("paths") or []):
+            field, path = "paths[%d]" % i, p["path"]
+            if not path.startswith("/"):
+                errors.append("%s.path: %r must be an absolute path inside the Dataset, e.g. /%s or / for everything"
+                              % (field, path, path.strip("/") or "hbase"))
+            elif posixpath.normpath(path) in seen:
+                errors.append("%s.path: %r is already paths[%d]; list each path once"
+                              % (field, path, seen[posixpath.normpath(path)]))
+            seen.setdefault(posixpath.normpath(path), i)
+            if p["replicas"] is not None and p["replicas"] < 1:
+                errors.append("%s.replicas: must be at least 1, got %r (leave it out for Fluid's default, 1)"
+                              % (field, p["replicas"]))
+        errors += validate.labels("node_selector", item.get("node_selector"))
+        errors += validate.tolerations("tolerations", item.get("tolerations"))
+        spec = item.get("spec") or {}
+        if "dataset" in spec:
+            errors.append("spec.dataset: set the Dataset with the dataset option (Fluid requires it in the "
+                          "DataLoad's namespace)")
+        if (spec.get("policy") or "Once") != "Once" and params.get("wait"):
+            errors.append("spec.policy: a %s DataLoad never finishes for good, so it cannot be awaited; set wait: "
+                          "false (or leave policy out for a one-time load)" % spec["policy"])
+        return errors
 
-    def result(self):
-        p = self.params
-        out = dict(changed=self.changed, name=p["name"], namespace=p["namespace"], state=p["state"],
-                   replaced=self.replaced, exists=self.after is not None, wait_seconds=self.wait_seconds)
-        out.update(O.operation_facts(self.obj))
-        if p["state"] == "present":
-            out["dataset"] = p["dataset"]
-            out["target"] = ((self.after or {}).get("spec") or {}).get("target") or []
+    def build(self, item):
+        spec = {"dataset": {"name": item["dataset"], "namespace": item["namespace"]}}
+        spec.update(driver.fields(item, (("load_metadata", "loadMetadata"),)))
+        if item.get("paths"):
+            spec["target"] = [driver.fields(p, (("path", "path"), ("replicas", "replicas"))) for p in item["paths"]]
+        for opt, api in (("options", "options"), ("node_selector", "nodeSelector")):
+            if item.get(opt):
+                spec[api] = driver.str_map(item[opt])
+        if item.get("tolerations"):
+            spec["tolerations"] = item["tolerations"]
+        return driver.fluid_object(self.kind, item, spec)
+
+    def want(self, params):
+        return "complete"
+
+    def targets(self, unit, params):
+        return [Target(self.kind, unit.namespace, unit.name, finished_or_gone)]
+
+    def prepare(self, run):
+        """The Dataset must exist, and every path lie under one of its mounts."""
+        [unit] = run.units
+        item = unit.item
+        if unit.state != "present":
+            return
+        dataset = run.call(unit, "read", run.client.get, fluid.DATASET, unit.namespace, item["dataset"])
+        if dataset is None:
+            msg = ("dataset: Dataset %s/%s does not exist; Fluid loads only into an existing Dataset of the "
+                   "DataLoad's namespace. Create it first with cloudnative.fluid.dataset (and its runtime with "
+                   "cloudnative.fluid.runtime)." % (unit.namespace, item["dataset"]))
+            if not run.check:
+                run.fail(msg)
+            run.module.warn(msg + " (check mode: reported as would-be created)")
+        else:
+            run.invalid(validate.paths_under(item.get("paths"), fluid.dataset_dirs(dataset), "Dataset %s/%s" % (
+                unit.namespace, item["dataset"])))
+
+    def replace(self, run, unit, existing):
+        """Fluid never re-runs a DataLoad whose spec changed: delete it and create it again (unless it runs)."""
+        if (unit.before or {}).get("spec") == (unit.after or {}).get("spec"):
+            return False
+        if fluid.phase(existing) == fluid.OP_EXECUTING:
+            run.fail("DataLoad %s/%s is Executing with a different spec; Fluid does not restart a running load. Wait "
+                     "for it to finish (run this task again then: it will be replaced), delete it with state: absent, "
+                     "or use another name." % (unit.namespace, unit.name))
+        unit.replaced = True
+        if run.check:
+            return True
+        run.call(unit, "delete", run.client.delete, unit.kind, unit.namespace, unit.name)
+        gone = driver.Unit(unit.kind, unit.namespace, unit.name, "absent", want="absent")
+        gone.targets = [Target(unit.kind, unit.namespace, unit.name, driver.gone)]
+        failure = driver.wait(run.client, [gone], run.params["wait_timeout"], "DataLoads to be deleted")
+        if failure:
+            run.fail(failure)
+        unit.obj = run.call(unit, "create", run.client.apply, unit.body)
+        unit.after = driver.comparable(unit.obj, unit.body)
+        return True
+
+    def finished(self, run, unit):
+        ref, obj = "DataLoad %s/%s" % (unit.namespace, unit.name), unit.obj
+        if obj is None:
+            return ("%s disappeared while waiting for it (deleted by someone, or by spec.ttlSecondsAfterFinished); "
+                    "its outcome is unknown." % ref)
+        if fluid.phase(obj) != fluid.OP_FAILED:
+            return None
+        return "%s Failed after %s: %s. Delete it (state: absent) or change it to run the load again." % (
+            ref, (obj.get("status") or {}).get("duration") or "?", diagnose.operation_failed(run.client, obj))
+
+    def summary(self, run, unit):
+        out = unit.entry(replaced=unit.replaced, **observe.operation_facts(unit.obj))
+        if unit.state == "present":
+            out.update(dataset=unit.item["dataset"], target=((unit.after or {}).get("spec") or {}).get("target") or [])
         return out
 
 
-def _fail_api(module, run, action, e):
-    ref = "DataLoad %s/%s" % (run.params["namespace"], run.params["name"])
-    msg = "could not %s %s: %s" % (action, ref, explain_api_error(e, run.params["namespace"]))
-    module.fail_json(msg=msg, **run.result())
-
-
-def _wait_gone(module, client, run, timeout):
-    p = run.params
-    try:
-        res = wait_for(client, [Target(KIND, p["namespace"], p["name"], lambda o: o is None)], timeout)
-    except WaitError as e:
-        module.fail_json(msg="Waiting for DataLoad %s/%s to be deleted failed: %s" % (p["namespace"], p["name"], e),
-                         **run.result())
-    if not res.done:
-        text = F.diagnose(client, KIND, p["namespace"], p["name"], want="absent")
-        module.fail_json(msg="Timed out after %ss waiting for DataLoad %s/%s to be deleted:\n%s" % (
-            timeout, p["namespace"], p["name"], text), **run.result())
-    return res.elapsed
-
-
-def present(module, client, run):
-    p = run.params
-    check = module.check_mode
-    body = build_dataload(p)
-    try:
-        dataset = client.get(F.DATASET, p["namespace"], p["dataset"])
-        existing = client.get(KIND, p["namespace"], p["name"])
-    except ApiError as e:
-        _fail_api(module, run, "read", e)
-    if dataset is None:
-        msg = ("dataset: Dataset %s/%s does not exist; Fluid loads only into an existing Dataset of the DataLoad's "
-               "namespace. Create it first with cloudnative.fluid.dataset (and its runtime with cloudnative.fluid.runtime)."
-               % (p["namespace"], p["dataset"]))
-        if not check:
-            module.fail_json(msg=msg, **run.result())
-        module.warn(msg + " (check mode: reported as would-be created)")
-    else:
-        errors = validate_paths(p, dataset)
-        if errors:
-            module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors,
-                             **run.result())
-
-    run.before = engine.comparable(existing)
-    run.obj = existing
-    if existing is not None and (existing.get("metadata") or {}).get("deletionTimestamp"):
-        module.fail_json(msg="DataLoad %s/%s is being deleted (finalizers: %s); wait for the deletion to finish "
-                             "(state: absent waits for it) and run again." % (
-                                 p["namespace"], p["name"], ", ".join(existing["metadata"].get("finalizers") or []) or "none"),
-                         **run.result())
-    try:
-        preview = client.apply(body, dry_run=True)
-    except ApiError as e:
-        if check and e.status == 404 and existing is None:
-            run.changed, run.after = True, engine.comparable(body)
-            module.warn("dry run failed (%s); reporting the DataLoad as would-be created." % e)
-            return
-        _fail_api(module, run, "apply", e)
-    preview_c = engine.comparable(preview)
-    if existing is None:
-        run.changed, run.after = True, preview_c
-        if not check:
-            try:
-                run.obj = client.apply(body)
-            except ApiError as e:
-                _fail_api(module, run, "create", e)
-            run.after = engine.comparable(run.obj)
-        return
-    if (run.before or {}).get("spec") != (preview_c or {}).get("spec"):
-        phase = F.phase(existing)
-        if phase == O.OP_EXECUTING:
-            module.fail_json(msg="DataLoad %s/%s is Executing with a different spec; Fluid does not restart a running "
-                                 "load. Wait for it to finish (run this task again then: it will be replaced), delete "
-                                 "it with state: absent, or use another name." % (p["namespace"], p["name"]),
-                             **run.result())
-        run.changed, run.replaced, run.after = True, True, preview_c
-        if check:
-            return
-        try:
-            client.delete(KIND, p["namespace"], p["name"])
-        except ApiError as e:
-            _fail_api(module, run, "delete", e)
-        _wait_gone(module, client, run, p["wait_timeout"])
-        try:
-            run.obj = client.apply(body)
-        except ApiError as e:
-            _fail_api(module, run, "create", e)
-        run.after = engine.comparable(run.obj)
-        return
-    run.after = preview_c
-    if run.before != preview_c:  # labels or annotations only: in place
-        run.changed = True
-        if not check:
-            try:
-                run.obj = client.apply(body)
-            except ApiError as e:
-                _fail_api(module, run, "apply", e)
-            run.after = engine.comparable(run.obj)
-
-
-def wait_complete(module, client, run):
-    p = run.params
-    ns, name = p["namespace"], p["name"]
-    try:
-        res = wait_for(client, [Target(KIND, ns, name, finished_or_gone)], p["wait_timeout"])
-    except WaitError as e:
-        module.fail_json(msg="Waiting for DataLoad %s/%s failed: %s" % (ns, name, e), **run.result())
-    key = (KIND, ns, name)
-    run.obj = res.objects.get(key)
-    run.wait_seconds = round(res.satisfied.get(key, res.elapsed), 3)
-    if not res.done:
-        text = F.diagnose(client, KIND, ns, name, obj=run.obj, want="complete")  # with observe.dataload_notes
-        module.fail_json(msg="Timed out after %ss waiting for DataLoad %s/%s to be Complete:\n  %s" % (
-            p["wait_timeout"], ns, name, text.replace("\n", "\n  ")), **run.result())
-    if run.obj is None:
-        module.fail_json(msg="DataLoad %s/%s disappeared while waiting for it (deleted by someone, or by "
-                             "spec.ttlSecondsAfterFinished); its outcome is unknown." % (ns, name), **run.result())
-    if F.phase(run.obj) == O.OP_FAILED:
-        pods = O.loader_pods(client, ns, name)
-        fs = "involvedObject.kind=%s,involvedObject.name=%s" % (KIND, name)
-        try:
-            events = client.list("Event", ns, field_selector=fs)
-        except Exception:  # pylint: disable=broad-except
-            events = []
-        duration = (run.obj.get("status") or {}).get("duration") or "?"
-        module.fail_json(msg="DataLoad %s/%s Failed after %s: %s. Delete it (state: absent) or change it to run "
-                             "the load again." % (ns, name, duration, O.operation_failure(run.obj, pods, events)),
-                         **run.result())
-
-
-def absent(module, client, run):
-    p = run.params
-    try:
-        existing = client.get(KIND, p["namespace"], p["name"])
-    except ApiError as e:
-        _fail_api(module, run, "read", e)
-    run.before = engine.comparable(existing)
-    run.obj = existing
-    if existing is None:
-        return
-    run.changed = not (existing.get("metadata") or {}).get("deletionTimestamp")
-    if run.changed:
-        try:
-            client.delete(KIND, p["namespace"], p["name"], dry_run=module.check_mode)
-        except ApiError as e:
-            _fail_api(module, run, "delete", e)
-    if p["wait"] and not module.check_mode:
-        run.wait_seconds = round(_wait_gone(module, client, run, p["wait_timeout"]), 3)
-        run.obj = None
+KIND = DataLoad()
 
 
 def main():
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
-    ensure_k8s_core(module)
-    params = module.params
-    errors = validate(params)
-    if errors:
-        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
-
-    run = Run(params)
-    client = connect(module)
-    try:
-        client.require(KIND)
-    except FluidNotInstalled as e:
-        module.fail_json(msg=str(e), **run.result())
-    except ApiError as e:
-        module.fail_json(msg=str(e), **run.result())
-
-    if params["state"] == "present":
-        present(module, client, run)
-        if params["wait"] and not module.check_mode:
-            wait_complete(module, client, run)
-    else:
-        absent(module, client, run)
-
-    out = run.result()
-    if module._diff and run.changed:
-        ref = "DataLoad %s/%s" % (params["namespace"], params["name"])
-        out["diff"] = {
-            "before_header": ref if run.before is not None else ref + " (absent)",
-            "after_header": ref if run.after is not None else ref + " (absent)",
-            "before": run.before or {},
-            "after": run.after or {},
-        }
-    module.exit_json(**out)
+    driver.run(KIND)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,9 @@ description:
     when a field it sets differs; fields that the API server or Fluid fill in never cause a change.
   - If Fluid's CRDs are not installed the task fails and says to install Fluid with the role C(cloudnative.fluid.fluid).
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full
@@ -431,27 +430,12 @@ datasets:
       sample: [{name: oss-credentials, namespace: default, changed: true, action: create, keys: [access-key, secret-key]}]
 """
 
-import copy
-
-from ansible_collections.cloudnative.fluid.plugins.module_utils import engine
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets as S
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
-from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
-    AUTH_ARG_SPEC,
-    ApiError,
-    AnsibleK8SModule,
-    connect,
-    ensure_k8s_core,
-)
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
+from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
-
-try:
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-except ImportError:  # pragma: no cover - ansible-core < 2.11 is not supported
-    ArgumentSpecValidator = None
-
-KIND = F.DATASET
 
 MOUNT_SPEC = dict(
     name=dict(type="str"),
@@ -467,18 +451,11 @@ MOUNT_SPEC = dict(
     shared=dict(type="bool"),
 )
 
-OWNER_SPEC = dict(
-    uid=dict(type="int", required=True),
-    gid=dict(type="int", required=True),
-    user=dict(type="str", required=True),
-    group=dict(type="str", required=True),
-)
+OWNER_SPEC = dict((k, dict(type=t, required=True))
+                  for k, t in (("uid", "int"), ("gid", "int"), ("user", "str"), ("group", "str")))
 
 # The options of one Dataset: the module's top level, and each item of `datasets`.
-ITEM_SPEC = dict(
-    name=dict(type="str"),
-    namespace=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"]),
+ITEM_SPEC = driver.item_spec(
     mounts=dict(type="list", elements="dict", options=MOUNT_SPEC),
     node_selector=dict(type="dict"),
     node_affinity=dict(type="dict"),
@@ -487,73 +464,15 @@ ITEM_SPEC = dict(
     access_modes=dict(type="list", elements="str",
                       choices=["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"]),
     owner=dict(type="dict", options=OWNER_SPEC),
-    labels=dict(type="dict"),
-    annotations=dict(type="dict"),
-    spec=dict(type="dict"),
-    secrets=dict(type="list", elements="dict", options=S.SECRET_SPEC, no_log=False),
+    secrets=dict(type="list", elements="dict", options=secrets.SECRET_SPEC, no_log=False),
 )
-PER_ITEM_ONLY = [k for k in ITEM_SPEC if k not in ("name", "namespace", "state")]
 
 
-def argument_spec():
-    spec = copy.deepcopy(ITEM_SPEC)
-    spec["namespace"]["default"] = "default"
-    spec["state"]["default"] = "present"
-    spec["datasets"] = dict(type="list", elements="dict")
-    spec["wait"] = dict(type="bool", default=True)
-    spec["wait_timeout"] = dict(type="int", default=300)
-    spec.update(copy.deepcopy(AUTH_ARG_SPEC))
-    return spec
-
-
-def expand_items(params):
-    """(items, errors): each item a dict of ITEM_SPEC options plus 'where' (the field path for errors)."""
-    errors = []
-    if params.get("datasets") is None:
-        item = {k: params.get(k) for k in ITEM_SPEC}
-        item["where"] = "name=%s" % params.get("name")
-        item["prefix"] = ""
-        return [item], errors
-    for k in PER_ITEM_ONLY:
-        if params.get(k) is not None:
-            errors.append("%s: set it inside each item of datasets, not at the top level, when datasets is used" % k)
-    items = []
-    item_spec = copy.deepcopy(ITEM_SPEC)
-    item_spec["name"]["required"] = True
-    validator = ArgumentSpecValidator(item_spec)
-    for i, raw in enumerate(params["datasets"]):
-        where = "datasets[%d]" % i
-        if not isinstance(raw, dict):
-            errors.append("%s: must be a mapping with at least name and mounts" % where)
-            continue
-        result = validator.validate(raw)
-        for err in result.errors:
-            errors.append("%s: %s" % (where, err))
-        item = dict(result.validated_parameters)
-        item["namespace"] = item.get("namespace") or params.get("namespace")
-        item["state"] = item.get("state") or params.get("state")
-        item["where"] = where
-        item["prefix"] = where + "."
-        items.append(item)
-    return items, errors
-
-
-def validate_item(item):
-    """Every problem with one Dataset's options, as 'field: problem; fix' strings."""
-    p = item["prefix"]
-    errors = V.resource_name(p + "name", item.get("name"), "Dataset")
-    errors += V.namespace_name(p + "namespace", item.get("namespace"))
-    errors += S.validate(p, item.get("secrets"), present=item.get("state") != "absent")
-    if item.get("state") == "absent":
-        return errors
-    mounts = item.get("mounts") or []
-    if not mounts and not (item.get("spec") or {}).get("mounts"):
-        errors.append("%smounts: a Dataset needs at least one mount; add e.g. mounts: [{name: data, mount_point: "
-                      "'https://example.com/data/'}]" % p)
-    seen = {}
+def validate_mounts(p, mounts):
+    errors, seen = [], {}
     for i, m in enumerate(mounts):
         mf = "%smounts[%d]" % (p, i)
-        errors += V.mount_point(mf + ".mount_point", m.get("mount_point"))
+        errors += validate.mount_point(mf + ".mount_point", m.get("mount_point"))
         name = m.get("name")
         if name is not None:
             if not name or "/" in name or name in (".", ".."):
@@ -562,234 +481,103 @@ def validate_item(item):
             elif name in seen:
                 errors.append("%s.name: %r is already the name of mounts[%d]; mount names must be unique"
                               % (mf, name, seen[name]))
-            else:
-                seen[name] = i
+            seen.setdefault(name, i)
         elif len(mounts) > 1:
             errors.append("%s.name: is required when a Dataset has several mounts (each appears as /<name>)" % mf)
         if m.get("path") is not None and not str(m["path"]).startswith("/"):
             errors.append("%s.path: %r must be an absolute path inside the Dataset, e.g. /%s"
                           % (mf, m["path"], name or "data"))
         for j, opt in enumerate(m.get("encrypt_options") or []):
-            ef = "%s.encrypt_options[%d]" % (mf, j)
-            errors += V.object_name(ef + ".secret_name", opt.get("secret_name"), "Secret")
-    errors += V.labels(p + "node_selector", item.get("node_selector"))
-    if item.get("node_affinity") is not None:
-        errors += V.node_selector_terms(p + "node_affinity", item["node_affinity"])
-    errors += V.tolerations(p + "tolerations", item.get("tolerations"))
-    errors += V.labels(p + "labels", item.get("labels"))
-    errors += V.labels(p + "annotations", item.get("annotations"), values=False)
-    spec = item.get("spec") or {}
-    for key in ("mounts", "nodeAffinity", "tolerations", "placement", "accessModes", "owner"):
-        option = {"mounts": "mounts", "nodeAffinity": "node_selector/node_affinity", "tolerations": "tolerations",
-                  "placement": "placement", "accessModes": "access_modes", "owner": "owner"}[key]
-        typed = [o for o in option.split("/") if item.get(o) is not None]
-        if key in spec and typed:
-            errors.append("%sspec.%s: also set by %s; set it in one place only" % (p, key, " and ".join(typed)))
+            errors += validate.object_name("%s.encrypt_options[%d].secret_name" % (mf, j), opt.get("secret_name"),
+                                           "Secret")
     return errors
 
 
-def node_selector_from(item):
-    """spec.nodeAffinity.required from node_selector and/or node_affinity (None when neither is set)."""
-    exprs = [{"key": k, "operator": "In", "values": [str(v)]} for k, v in sorted((item.get("node_selector") or {}).items())]
-    affinity = copy.deepcopy(item.get("node_affinity"))
-    if affinity:
-        if exprs:
-            for term in affinity["nodeSelectorTerms"]:
-                term["matchExpressions"] = list(term.get("matchExpressions") or []) + copy.deepcopy(exprs)
-        return affinity
-    if exprs:
-        return {"nodeSelectorTerms": [{"matchExpressions": exprs}]}
-    return None
+def build_mount(m):
+    mount = dict(mountPoint=m["mount_point"], **driver.fields(m, (("name", "name"), ("path", "path"),
+                                                                  ("read_only", "readOnly"), ("shared", "shared"))))
+    if m.get("options"):
+        mount["options"] = driver.str_map(m["options"])
+    if m.get("encrypt_options"):
+        mount["encryptOptions"] = [
+            {"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret_name"], "key": e["secret_key"]}}}
+            for e in m["encrypt_options"]]
+    return mount
 
 
-def build_dataset(item):
-    """The Dataset object (a dict) for one item's options."""
-    spec = {}
-    mounts = []
-    for m in item.get("mounts") or []:
-        mount = {"mountPoint": m["mount_point"]}
-        if m.get("name") is not None:
-            mount["name"] = m["name"]
-        if m.get("path") is not None:
-            mount["path"] = m["path"]
-        if m.get("options"):
-            mount["options"] = engine.str_map(m["options"])
-        if m.get("encrypt_options"):
-            mount["encryptOptions"] = [
-                {"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret_name"], "key": e["secret_key"]}}}
-                for e in m["encrypt_options"]
-            ]
-        if m.get("read_only") is not None:
-            mount["readOnly"] = m["read_only"]
-        if m.get("shared") is not None:
-            mount["shared"] = m["shared"]
-        mounts.append(mount)
-    if mounts:
-        spec["mounts"] = mounts
-    required = node_selector_from(item)
-    if required:
-        spec["nodeAffinity"] = {"required": required}
-    if item.get("tolerations"):
-        spec["tolerations"] = item["tolerations"]
-    if item.get("placement"):
-        spec["placement"] = item["placement"]
-    if item.get("access_modes"):
-        spec["accessModes"] = item["access_modes"]
-    if item.get("owner"):
-        spec["owner"] = {k: item["owner"][k] for k in ("uid", "gid", "user", "group")}
-    return engine.fluid_object(KIND, item, spec)
+class Dataset(driver.Kind):
+    kind = noun = fluid.DATASET
+    many = result = "datasets"
+    item_spec = ITEM_SPEC
+    defaults = {"namespace": "default", "state": "present"}
+    item_hint = "name and mounts"
+    typed_spec = (("mounts", "mounts"), ("nodeAffinity", "node_selector/node_affinity"), ("tolerations", "tolerations"),
+                  ("placement", "placement"), ("accessModes", "access_modes"), ("owner", "owner"))
+    credential_warning = ("mount options look like they hold credentials; keep them in a Secret and use "
+                          "encrypt_options instead (their values are masked in this output).")
+
+    def validate(self, item, params):
+        p = item["prefix"]
+        errors = secrets.validate(p, item.get("secrets"), present=item.get("state") != "absent")
+        if item.get("state") == "absent":
+            return errors
+        if not item.get("mounts") and not (item.get("spec") or {}).get("mounts"):
+            errors.append("%smounts: a Dataset needs at least one mount; add e.g. mounts: [{name: data, mount_point: "
+                          "'https://example.com/data/'}]" % p)
+        errors += validate_mounts(p, item.get("mounts") or [])
+        errors += validate.labels(p + "node_selector", item.get("node_selector"))
+        if item.get("node_affinity") is not None:
+            errors += validate.node_selector_terms(p + "node_affinity", item["node_affinity"])
+        return errors + validate.tolerations(p + "tolerations", item.get("tolerations"))
+
+    def build(self, item):
+        spec = driver.fields(item, (("tolerations", "tolerations"), ("placement", "placement"),
+                                    ("access_modes", "accessModes"), ("owner", "owner")))
+        spec = dict((k, v) for k, v in spec.items() if v)
+        if item.get("mounts"):
+            spec["mounts"] = [build_mount(m) for m in item["mounts"]]
+        required = scheduling.required_node_affinity(item.get("node_selector"), item.get("node_affinity"))
+        if required:
+            spec["nodeAffinity"] = {"required": required}
+        return driver.fluid_object(self.kind, item, spec)
+
+    def secret_values(self, item):
+        return [v for m in item.get("mounts") or [] for v in secrets.secretish_values(m.get("options"))]
+
+    def hidden_values(self, item):
+        return secrets.values(item.get("secrets"))
+
+    def want(self, params):
+        return "bound"
+
+    def targets(self, unit, params):
+        return [Target(self.kind, unit.namespace, unit.name, fluid.is_bound)]
+
+    def summary(self, run, unit):
+        return unit.entry(secrets=run.secrets.summaries(unit.item), runtimes=fluid.dataset_runtimes(unit.obj), **fluid.facts(
+            unit.obj, "phase", "cache_states", "cache_capacity_bytes", "cached_bytes", "ufs_total", "ufs_total_bytes",
+            "conditions"))
+
+    def prepare(self, run):
+        run.secrets = secrets.Declared()
+        run.secrets.prepare(run)
+
+    def after(self, run, failure):
+        if not failure:
+            run.secrets.delete(run)
+
+    def extra_changed(self, run):
+        return run.secrets.changed
+
+    def extra_diffs(self, run):
+        return run.secrets.diffs()
 
 
-def secret_values(item):
-    out = []
-    for m in item.get("mounts") or []:
-        out += V.secretish_values(m.get("options"))
-    return out
-
-
-def summarize(desired, obj):
-    return {
-        "name": desired.name,
-        "namespace": desired.namespace,
-        "state": desired.state,
-        "changed": desired.changed,
-        "exists": desired.after is not None if desired.state == "present" else False,
-        "phase": F.phase(obj),
-        "cache_states": F.cache_states(obj),
-        "cache_capacity_bytes": F.cache_capacity_bytes(obj),
-        "cached_bytes": F.cached_bytes(obj),
-        "ufs_total": F.ufs_total(obj),
-        "ufs_total_bytes": F.ufs_total_bytes(obj),
-        "conditions": F.conditions(obj),
-        "runtimes": F.dataset_runtimes(obj),
-        "wait_seconds": desired.wait_seconds,
-    }
-
-
-def targets_for(desired):
-    if desired.state == "absent":
-        return engine.item_targets_absent(desired)
-    return [Target(KIND, desired.namespace, desired.name, F.is_bound)]
-
-
-def secret_plans(module, client, items):
-    """{item where: [SecretPlan]} for the present items' secrets, compared with the cluster; fails (before
-    anything is written) when an encrypt_options Secret is neither declared nor present, or a type differs."""
-    plans, errors = {}, []
-    for item in items:
-        if item["state"] != "present":
-            plans[item["where"]] = [S.DeletePlan(item["namespace"], s["name"]) for s in item.get("secrets") or []]
-            continue
-        entries = item.get("secrets") or []
-        declared = dict((s["name"], set(str(k) for k in s["string_data"])) for s in entries)
-        try:
-            errs, warns = S.check_references(client, item, declared)
-            errors += errs
-            for w in warns:
-                module.warn(w)
-            item_plans = [S.SecretPlan(item["namespace"], s, "%ssecrets[%d]" % (item["prefix"], i))
-                          for i, s in enumerate(entries)]
-            S.plan_all(client, item_plans)
-        except ValueError as e:
-            errors.append(str(e))
-            continue
-        except ApiError as e:
-            module.fail_json(msg="%s: could not read the Secrets of secrets or encrypt_options in namespace %s "
-                                 "(nothing was changed): %s" % (item["where"], item["namespace"], e))
-        plans[item["where"]] = item_plans
-    if errors:
-        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
-    return plans
-
-
-def delete_secrets(module, client, items, plans):
-    """state=absent: delete the listed Secrets this module created, once the Dataset is deleted."""
-    for item in items:
-        for pl in plans.get(item["where"], []):
-            if pl.action != "delete":
-                continue
-            try:
-                pl.resolve(client, module.check_mode)
-            except ApiError as e:
-                module.fail_json(msg="%s: the Dataset was deleted but %s was not: %s" % (item["where"], pl.ref, e))
+KIND = Dataset()
 
 
 def main():
-    module = AnsibleK8SModule(
-        argument_spec=argument_spec(),
-        required_one_of=[("name", "datasets")],
-        supports_check_mode=True,
-    )
-    ensure_k8s_core(module)
-    params = module.params
-    errors = V.one_or_many(params, "name", "datasets", "Dataset")
-    if errors:
-        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
-    items, errors = expand_items(params)
-    errors += V.positive("wait_timeout", params["wait_timeout"])
-    seen = {}
-    for item in items:
-        errors += validate_item(item)
-        key = (item.get("namespace"), item.get("name"))
-        if item.get("name") and key in seen:
-            errors.append("%sname: Dataset %s/%s is already %s; list each Dataset once"
-                          % (item["prefix"], key[0], key[1], seen[key]))
-        seen.setdefault(key, item["where"])
-    if errors:
-        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
-
-    for item in items:
-        for value in S.values(item.get("secrets")):
-            module._module.no_log_values.add(value)
-
-    client = connect(module)
-    plans = secret_plans(module, client, items)
-
-    desired = []
-    for item in items:
-        for value in secret_values(item):
-            module._module.no_log_values.add(value)
-        if secret_values(item):
-            module.warn("%s: mount options look like they hold credentials; keep them in a Secret and use "
-                        "encrypt_options instead (their values are masked in this output)." % item["where"])
-        body = build_dataset(item) if item["state"] == "present" else None
-        desired.append(engine.Desired(KIND, item["namespace"], item["name"], item["state"], body, item["where"]))
-
-    try:
-        S.apply_all(client, [pl for pls in plans.values() for pl in pls if pl.action != "delete"], module.check_mode)
-    except ApiError as e:
-        module.fail_json(msg="Could not apply a Secret of secrets (nothing else was changed): %s" % e)
-    engine.apply_all(module, client, desired)
-    for d in desired:
-        for w in d.warnings:
-            module.warn(w)
-
-    objects = {}
-    failure = None
-    if params["wait"] and not module.check_mode:
-        result, failure = engine.wait_all(module, client, desired, targets_for, params["wait_timeout"],
-                                          lambda d: "absent" if d.state == "absent" else "bound", "Datasets")
-        objects = result.objects
-    else:
-        for d in desired:
-            if d.state == "present":
-                objects[(KIND, d.namespace, d.name)] = client.get(KIND, d.namespace, d.name)
-
-    if not failure:
-        delete_secrets(module, client, items, plans)
-    results = []
-    for item, d in zip(items, desired):
-        obj = objects.get((KIND, d.namespace, d.name))
-        results.append(summarize(d, obj))
-        results[-1]["secrets"] = [pl.summary() for pl in plans.get(item["where"], [])]
-    secrets_changed = any(pl.changed for pls in plans.values() for pl in pls)
-    out = dict(changed=any(d.changed for d in desired) or secrets_changed, datasets=results)
-    if module._diff:
-        out["diff"] = [pl.diff() for pls in plans.values() for pl in pls if pl.changed]
-        out["diff"] += engine.diffs(desired)
-    if failure:
-        module.fail_json(msg=failure, **out)
-    module.exit_json(**out)
+    driver.run(KIND)
 
 
 if __name__ == "__main__":

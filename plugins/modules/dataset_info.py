@@ -17,7 +17,7 @@ description:
   - Read Fluid C(Dataset) objects (C(data.fluid.io/v1alpha1)) and everything that explains them, and return
     one plain record per Dataset.
   - Per Dataset, the total size of its data (C(status.ufsTotal)), the cache capacity, how much is cached and
-    the cached percentage (each as exact bytes and as Fluid writes it), the hit ratios when Fluid reports them,
+    the cached percentage (each in bytes and as Fluid writes it), the hit ratios when Fluid reports them,
     the runtime of the same name with its master, worker and fuse phases and ready counts, the nodes holding
     its cache (Fluid's C(fluid.io/s-<namespace>-<name>) node labels), its PVC and the pods using that PVC with
     their phase and, for a Pending pod, the scheduler's reason.
@@ -27,10 +27,11 @@ description:
     costs about the same for one Dataset as for fifty.
   - A read the credentials may not do (for example listing Nodes with a namespaced role) does not fail the
     task; that part of the answer is null and a warning says why.
+  - Byte counts are parsed from the rounded, human-readable sizes Fluid writes in the Dataset's status
+    (C(12.00GiB), C(1.742GiB)), so they are approximate; each size also carries Fluid's own text.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.auth_options
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full
@@ -156,7 +157,8 @@ datasets:
     ufs_total:
       description:
         - Total size of the Dataset's data in its under-storage (C(status.ufsTotal)).
-        - C(bytes) is null while unknown; C(human) is Fluid's text (C([Calculating]) while Fluid counts).
+        - C(bytes) is approximate, parsed from Fluid's rounded text, and null while unknown; C(human) is Fluid's
+          text (C([Calculating]) while Fluid counts).
       type: dict
       sample: {bytes: 1870374109, human: 1.742GiB}
     file_num:
@@ -164,11 +166,15 @@ datasets:
       type: int
       sample: 15
     cache_capacity:
-      description: Cache capacity of the Dataset's runtime (C(status.cacheStates.cacheCapacity)).
+      description:
+        - Cache capacity of the Dataset's runtime (C(status.cacheStates.cacheCapacity)).
+        - C(bytes) is parsed from Fluid's rounded text in C(human), so it is approximate.
       type: dict
       sample: {bytes: 12884901888, human: 12.00GiB}
     cached:
-      description: Bytes cached now (C(status.cacheStates.cached)).
+      description:
+        - Bytes cached now (C(status.cacheStates.cached)).
+        - C(bytes) is parsed from Fluid's rounded text in C(human), so it is approximate.
       type: dict
       sample: {bytes: 34560, human: 33.75KiB}
     cached_percentage:
@@ -228,16 +234,15 @@ datasets:
 
 import copy
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
     AnsibleK8SModule,
     ApiError,
     FluidNotInstalled,
     connect,
-    ensure_k8s_core,
 )
 
 
@@ -253,12 +258,12 @@ def argument_spec():
     return spec
 
 
-def validate(params):
+def check_options(params):
     errors = []
     if params.get("name") is not None:
-        errors += V.resource_name("name", params["name"], "Dataset")
+        errors += validate.resource_name("name", params["name"], "Dataset")
     if not params.get("all_namespaces"):
-        errors += V.namespace_name("namespace", params.get("namespace"))
+        errors += validate.namespace_name("namespace", params.get("namespace"))
     for i, sel in enumerate(params.get("label_selector") or []):
         if not str(sel).strip():
             errors.append("label_selector[%d]: is empty; write key=value, key!=value, key, !key or key in (a,b)" % i)
@@ -269,19 +274,18 @@ def validate(params):
 
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
-    ensure_k8s_core(module)
     params = module.params
-    errors = validate(params)
+    errors = check_options(params)
     if errors:
         module.fail_json(msg="Invalid options:\n- " + "\n- ".join(errors), errors=errors)
 
     client = connect(module)
     selector = ",".join(s.strip() for s in params.get("label_selector") or []) or None
     try:
-        client.require(F.DATASET)
-        datasets = O.list_datasets(client, name=params.get("name"), namespace=params["namespace"],
-                                   label_selector=selector, all_namespaces=params["all_namespaces"])
-        facts, warnings = O.collect_datasets(client, datasets, include_pods=params["include_pods"])
+        client.require(fluid.DATASET)
+        datasets = observe.list_datasets(client, name=params.get("name"), namespace=params["namespace"],
+                                         label_selector=selector, all_namespaces=params["all_namespaces"])
+        facts, warnings = observe.collect_datasets(client, datasets, include_pods=params["include_pods"])
     except FluidNotInstalled as e:
         module.fail_json(msg=str(e), datasets=[])
     except ApiError as e:

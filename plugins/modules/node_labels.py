@@ -33,10 +33,9 @@ description:
     reports the cache capacity before and after (RV(datasets)). Waiting is by watch (see O(wait)); on timeout the
     task fails with a diagnosis of each runtime.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full
@@ -141,8 +140,8 @@ options:
       - Datasets whose caches should widen (or narrow) with the labelled nodes. For each, the runtime of the same
         name is found (any runtime kind) and, with O(wait), awaited until it has as many ready workers as the
         nodes allow after the change (the smaller of its C(spec.replicas) and the nodes matching the Dataset's
-        node affinity and the worker's node selector that are schedulable and not held by another dataset) and a
-        cache capacity that large (capacity per worker times workers; the Dataset's capacity too, when its status
+        node affinity and the worker's node selector that are schedulable and not held by another Dataset of the
+        same namespace with Exclusive placement) and a cache capacity that large (capacity per worker times workers; the Dataset's capacity too, when its status
         has one).
       - Each Dataset and its runtime must exist; this is checked before anything is written.
       - RV(datasets) reports the capacity and ready workers before and after, for each.
@@ -155,9 +154,15 @@ options:
         type: str
         required: true
       namespace:
-        description: Namespace of the Dataset.
+        description: Namespace of the Dataset; defaults to O(namespace).
         type: str
-        default: default
+  namespace:
+    description:
+      - The namespace of the items of O(wait_datasets) that set none. Nodes have no namespace, so this option
+        changes nothing else; it lets C(module_defaults) for C(group/cloudnative.fluid.fluid) set one namespace
+        for every module of the group.
+    type: str
+    default: default
 seealso:
   - module: cloudnative.fluid.dataset
   - module: cloudnative.fluid.runtime
@@ -319,20 +324,22 @@ datasets:
 
 import copy
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils import nodes as N
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import nodes
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
     AnsibleK8SModule,
     ApiError,
     FluidNotInstalled,
     connect,
-    ensure_k8s_core,
-    explain_api_error,
 )
+from ansible_collections.cloudnative.fluid.plugins.module_utils.diagnose import find_runtime
+from ansible_collections.cloudnative.fluid.plugins.module_utils.errors import explain_api_error
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes
-from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Gone, Target, Transient, WaitError, wait_for
+from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Gone, Target, Transient
 
 
 def argument_spec():
@@ -344,18 +351,18 @@ def argument_spec():
         label_selector=dict(type="str"),
         gpu=dict(type="bool"),
         gpu_detection=dict(type="dict", options=dict(
-            resources=dict(type="list", elements="str", default=list(N.DEFAULT_GPU_RESOURCES)),
-            labels=dict(type="dict", default=dict(N.DEFAULT_GPU_LABELS)),
+            resources=dict(type="list", elements="str", default=list(nodes.DEFAULT_GPU_RESOURCES)),
+            labels=dict(type="dict", default=dict(nodes.DEFAULT_GPU_LABELS)),
         )),
         force=dict(type="bool", default=False),
         parallel=dict(type="int", default=10),
+        namespace=dict(type="str", default="default"),
         wait_datasets=dict(type="list", elements="dict", default=[], options=dict(
             name=dict(type="str", required=True),
-            namespace=dict(type="str", default="default"),
+            namespace=dict(type="str"),
         )),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=300),
     )
+    spec.update(copy.deepcopy(driver.WAIT_SPEC))
     spec.update(copy.deepcopy(AUTH_ARG_SPEC))
     return spec
 
@@ -363,31 +370,32 @@ def argument_spec():
 def detection_of(params):
     det = params.get("gpu_detection")
     if det is None:
-        return {"resources": list(N.DEFAULT_GPU_RESOURCES), "labels": dict(N.DEFAULT_GPU_LABELS)}
+        return {"resources": list(nodes.DEFAULT_GPU_RESOURCES), "labels": dict(nodes.DEFAULT_GPU_LABELS)}
     return {"resources": list(det.get("resources") or []), "labels": dict(det.get("labels") or {})}
 
 
-def validate(params):
+def check_options(params):
     """Every problem with the options, as 'field: problem; fix' strings."""
     errors = []
     if not params.get("names") and params.get("label_selector") is None and params.get("gpu") is None:
         errors.append("names, label_selector, gpu: give at least one to select nodes (for example gpu: true); "
                       "this module never labels every node by default")
     for i, name in enumerate(params.get("names") or []):
-        errors += V.object_name("names[%d]" % i, name, "node")
+        errors += validate.object_name("names[%d]" % i, name, "node")
     if params.get("label_selector") is not None and not str(params["label_selector"]).strip():
         errors.append("label_selector: is empty; give a selector such as topology.kubernetes.io/zone=a, or leave it out")
-    errors += N.validate_labels(params.get("labels") or {}, params["state"], params["force"], params.get("values_from"))
+    errors += nodes.validate_labels(params.get("labels") or {}, params["state"], params["force"], params.get("values_from"))
     if params.get("gpu") is not None:
-        errors += N.validate_detection(detection_of(params))
+        errors += nodes.validate_detection(detection_of(params))
     if params["parallel"] < 1:
         errors.append("parallel: %r must be 1 or more" % params["parallel"])
-    errors += V.positive("wait_timeout", params["wait_timeout"])
+    errors += validate.positive("wait_timeout", params["wait_timeout"])
     seen = {}
     for i, item in enumerate(params.get("wait_datasets") or []):
+        item["namespace"] = item.get("namespace") or params["namespace"]
         field = "wait_datasets[%d]" % i
-        errors += V.resource_name(field + ".name", item.get("name"), "Dataset")
-        errors += V.namespace_name(field + ".namespace", item.get("namespace"))
+        errors += validate.resource_name(field + ".name", item.get("name"), "Dataset")
+        errors += validate.namespace_name(field + ".namespace", item.get("namespace"))
         key = (item.get("namespace"), item.get("name"))
         if key in seen:
             errors.append("%s: %s/%s is already wait_datasets[%d]; list it once" % (field, key[0], key[1], seen[key]))
@@ -415,10 +423,10 @@ def select_nodes(module, client, params):
             module.fail_json(msg="label_selector: the API server refused %r: %s. Write it as key=value, key!=value, "
                                  "key, !key, key in (a,b), joined by commas." % (selector, e))
         _fail_api(module, "list nodes", e)
-    nodes = listed
+    selected = listed
     if params.get("names"):
         wanted = set(params["names"])
-        by_name = dict((N.name_of(n), n) for n in listed)
+        by_name = dict((nodes.name_of(n), n) for n in listed)
         missing = [n for n in params["names"] if n not in by_name]
         absent = []
         for name in missing:
@@ -431,24 +439,31 @@ def select_nodes(module, client, params):
         if absent:
             module.fail_json(msg="names: no node is named %s (nothing was changed). Check the names "
                                  "(kubectl get nodes) or remove them." % ", ".join(sorted(set(absent))))
-        nodes = [n for n in listed if N.name_of(n) in wanted]
+        selected = [n for n in listed if nodes.name_of(n) in wanted]
     if params.get("gpu") is not None:
         det = detection_of(params)
-        nodes = [n for n in nodes if (N.gpu_reason(n, det) is not None) == params["gpu"]]
-    return sorted(nodes, key=N.name_of), (None if selector else listed)
+        selected = [n for n in selected if (nodes.gpu_reason(n, det) is not None) == params["gpu"]]
+    return sorted(selected, key=nodes.name_of), (None if selector else listed)
 
 
-class Watched(object):
-    """One item of wait_datasets: the Dataset, its runtime, before and after."""
+class Watched(driver.Unit):
+    """One item of wait_datasets: the Dataset, its runtime, before and after (the unit awaited is the runtime)."""
 
     def __init__(self, name, namespace):
-        self.name, self.namespace = name, namespace
-        self.dataset = self.runtime = self.kind = None
-        self.before_dataset = self.before_runtime = None
+        super(Watched, self).__init__(None, namespace, name)
+        self.dataset = self.before_dataset = self.before_runtime = None
         self.expected = self.eligible = 0
         self.capacity = None
-        self.ready = False
-        self.wait_seconds = 0.0
+
+    def headline(self):
+        ready, dummy, text = scheduling.worker_capacity(self.obj)
+        want = "%d ready worker(s)" % self.expected
+        if self.capacity:
+            want += " and a cache of %s" % format_bytes(self.capacity, strip=False)
+        return "Dataset %s/%s: waited for %s (%d node(s) can host a worker, spec.replicas %d); the %s has %d ready, " \
+               "cache %s." % (self.namespace, self.name, want, self.eligible,
+                              int(((self.obj or {}).get("spec") or {}).get("replicas") or 0), self.kind, ready,
+                              text or "unknown")
 
 
 def read_datasets(module, client, items):
@@ -456,7 +471,7 @@ def read_datasets(module, client, items):
     if not items:
         return []
     try:
-        client.require(F.DATASET)
+        client.require(fluid.DATASET)
     except FluidNotInstalled as e:
         module.fail_json(msg="wait_datasets: %s" % e)
     except ApiError as e:
@@ -465,7 +480,7 @@ def read_datasets(module, client, items):
     for i, item in enumerate(items):
         w = Watched(item["name"], item["namespace"])
         try:
-            w.before_dataset = client.get(F.DATASET, w.namespace, w.name)
+            w.before_dataset = client.get(fluid.DATASET, w.namespace, w.name)
         except ApiError as e:
             _fail_api(module, "read Dataset %s/%s" % (w.namespace, w.name), e)
         if w.before_dataset is None:
@@ -473,7 +488,7 @@ def read_datasets(module, client, items):
                           "or remove it from wait_datasets" % (i, w.namespace, w.name))
             continue
         notes = []
-        w.kind, w.before_runtime = F.find_runtime(client, w.namespace, w.name, notes)
+        w.kind, w.before_runtime = find_runtime(client, w.namespace, w.name, notes)
         if w.before_runtime is None:
             errors.append("wait_datasets[%d]: Dataset %s/%s has no runtime (no runtime named %s in namespace %s%s), so "
                           "no cache worker could use the labelled nodes; create one with cloudnative.fluid.runtime "
@@ -487,73 +502,29 @@ def read_datasets(module, client, items):
 
 
 def predict(watched, nodes_after):
+    """What each Dataset's runtime can reach on the nodes after the change, and what to wait for."""
     for w in watched:
-        w.expected, w.eligible = N.expected_workers(nodes_after, w.before_dataset, w.before_runtime)
-        per_worker = N.per_worker_bytes(w.before_runtime)
+        w.expected, w.eligible = scheduling.expected_workers(nodes_after, w.before_dataset, w.before_runtime)
+        per_worker = scheduling.per_worker_bytes(w.before_runtime)
         w.capacity = per_worker * w.expected if per_worker and w.expected else None
-        w.dataset, w.runtime = w.before_dataset, w.before_runtime
-
-
-def _has_capacity(obj):
-    return F.cache_capacity_bytes(obj) is not None
-
-
-def targets_of(w):
-    ts = [Target(w.kind, w.namespace, w.name, lambda o, n=w.expected, c=w.capacity: N.runtime_widened(o, n, c))]
-    if w.capacity and _has_capacity(w.before_dataset):
-        ts.append(Target(F.DATASET, w.namespace, w.name, lambda o, c=w.capacity: N.dataset_widened(o, c)))
-    return ts
-
-
-def wait_datasets(module, client, watched, timeout):
-    """Wait for all at once; returns a failure message or None."""
-    targets = [t for w in watched for t in targets_of(w)]
-    try:
-        result = wait_for(client, targets, timeout)
-    except WaitError as e:
-        return "Waiting for the datasets' runtimes failed: %s" % e
-    pending = []
-    for w in watched:
-        keys = [t.key for t in targets_of(w)]
-        w.runtime = result.objects.get((w.kind, w.namespace, w.name), w.runtime)
-        if (F.DATASET, w.namespace, w.name) in result.objects:
-            w.dataset = result.objects[(F.DATASET, w.namespace, w.name)]
-        else:
-            w.dataset = client.get(F.DATASET, w.namespace, w.name) or w.dataset
-        times = [result.satisfied.get(k) for k in keys]
-        w.ready = all(x is not None for x in times)
-        w.wait_seconds = round(max(times) if w.ready else result.elapsed, 3)
-        if not w.ready:
-            pending.append(w)
-    if not pending:
-        return None
-    parts = []
-    for w in pending[:5]:
-        ready, dummy, text = N.worker_capacity(w.runtime)
-        want = "%d ready worker(s)" % w.expected
-        if w.capacity:
-            want += " and a cache of %s" % format_bytes(w.capacity, strip=False)
-        diag = F.diagnose(client, w.kind, w.namespace, w.name, obj=w.runtime, want="ready")
-        parts.append("- Dataset %s/%s: waited for %s (%d node(s) can host a worker, spec.replicas %d); the %s has %d "
-                     "ready, cache %s.\n  %s" % (
-                         w.namespace, w.name, want, w.eligible, int((w.runtime or {}).get("spec", {}).get("replicas") or 0),
-                         w.kind, ready, text or "unknown", diag.replace("\n", "\n  ")))
-    if len(pending) > 5:
-        parts.append("- and %d more: %s" % (len(pending) - 5, ", ".join("%s/%s" % (w.namespace, w.name) for w in pending[5:])))
-    return "Timed out after %ss waiting for %d of %d datasets to reach the workers and cache the labelled nodes allow:\n%s" % (
-        timeout, len(pending), len(watched), "\n".join(parts))
+        w.dataset, w.obj = w.before_dataset, w.before_runtime
+        w.targets = [Target(w.kind, w.namespace, w.name,
+                            lambda o, n=w.expected, c=w.capacity: scheduling.runtime_widened(o, n, c))]
+        if w.capacity and fluid.cache_capacity_bytes(w.before_dataset) is not None:
+            w.targets.append(Target(fluid.DATASET, w.namespace, w.name,
+                                    lambda o, c=w.capacity: scheduling.dataset_widened(o, c)))
 
 
 def capacity_text(dataset, runtime):
-    text = F.cache_states(dataset).get("cacheCapacity")
+    text = fluid.cache_states(dataset).get("cacheCapacity")
     if text:
-        return text, F.cache_capacity_bytes(dataset)
-    return F.cache_states(runtime).get("cacheCapacity") or "", F.cache_capacity_bytes(runtime)
+        return text, fluid.cache_capacity_bytes(dataset)
+    return fluid.cache_states(runtime).get("cacheCapacity") or "", fluid.cache_capacity_bytes(runtime)
 
 
 def summarize(w):
     before_text, before_bytes = capacity_text(w.before_dataset, w.before_runtime)
-    after_text, after_bytes = capacity_text(w.dataset, w.runtime)
+    after_text, after_bytes = capacity_text(w.dataset, w.obj)
     return {
         "name": w.name,
         "namespace": w.namespace,
@@ -562,8 +533,8 @@ def summarize(w):
         "eligible_nodes": w.eligible,
         "expected_workers": w.expected,
         "expected_cache_capacity": format_bytes(w.capacity, strip=False) if w.capacity else "",
-        "workers_before": N.worker_capacity(w.before_runtime)[0],
-        "workers_after": N.worker_capacity(w.runtime)[0],
+        "workers_before": scheduling.worker_capacity(w.before_runtime)[0],
+        "workers_after": scheduling.worker_capacity(w.obj)[0],
         "cache_capacity_before": before_text,
         "cache_capacity_after": after_text,
         "cache_capacity_before_bytes": before_bytes,
@@ -584,9 +555,8 @@ def diff_of(changes):
 
 def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
-    ensure_k8s_core(module)
     params = module.params
-    errors = validate(params)
+    errors = check_options(params)
     if errors:
         module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
     labels = params["labels"]
@@ -594,24 +564,24 @@ def main():
     values_from = params.get("values_from") or {}
 
     client = connect(module)
-    nodes, every_node = select_nodes(module, client, params)
+    selected, every_node = select_nodes(module, client, params)
     watched = read_datasets(module, client, params["wait_datasets"])
     if watched and every_node is None:
         try:
             every_node = client.list("Node", None)
         except (ApiError, Gone, Transient) as e:
             _fail_api(module, "list nodes", e)
-    changes, warnings = N.plan(nodes, labels, state, values_from)
+    changes, warnings = nodes.plan(selected, labels, state, values_from)
     for w in warnings:
         module.warn(w)
-    if not nodes:
+    if not selected:
         module.warn("No node matched the selection (names, label_selector, gpu); nothing to label.")
     to_change = [c for c in changes if c.changed]
 
-    outcome = N.PatchOutcome()
+    outcome = nodes.PatchOutcome()
     if to_change and not module.check_mode:
-        parallel = min(params["parallel"], N.pool_size(client))
-        outcome = N.patch_all(client, changes, parallel, labels, state, values_from)
+        parallel = min(params["parallel"], nodes.pool_size(client))
+        outcome = nodes.patch_all(client, changes, parallel, labels, state, values_from)
         for name in outcome.vanished:
             module.warn("node %s was deleted while labelling; skipped" % name)
         if outcome.failed:
@@ -630,17 +600,20 @@ def main():
     failure = None
     if watched:
         # every node as it is after the change: the selected ones as patched (or planned), the rest as listed
-        after = dict((N.name_of(n), n) for n in every_node)
-        for node, c in zip(nodes, changes):
+        after = dict((nodes.name_of(n), n) for n in every_node)
+        for node, c in zip(selected, changes):
             if c.name in vanished:
                 after.pop(c.name, None)
             elif c.changed and not module.check_mode and c.node:
                 after[c.name] = c.node
             else:
-                after[c.name] = N.apply_plan(node, c)
+                after[c.name] = nodes.apply_plan(node, c)
         predict(watched, list(after.values()))
         if params["wait"] and not module.check_mode:
-            failure = wait_datasets(module, client, watched, params["wait_timeout"])
+            failure = driver.wait(client, watched, params["wait_timeout"],
+                                  "datasets to reach the workers and cache the labelled nodes allow")
+            for w in watched:
+                w.dataset = client.get(fluid.DATASET, w.namespace, w.name) or w.dataset
 
     out = dict(changed=bool(changed_nodes), changed_nodes=changed_nodes, unchanged_nodes=unchanged_nodes,
                patch_seconds=round(outcome.seconds, 3), datasets=[summarize(w) for w in watched])

@@ -26,10 +26,9 @@ description:
     a change.
   - If Fluid's CRDs are not installed the task fails and says to install Fluid with the role C(cloudnative.fluid.fluid).
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudnative.fluid.attributes
 attributes:
   check_mode:
     support: full
@@ -421,38 +420,17 @@ runtimes:
       sample: 0.12
 """
 
-import copy
-
-from ansible_collections.cloudnative.fluid.plugins.module_utils import engine
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
-from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
-    AUTH_ARG_SPEC,
-    AnsibleK8SModule,
-    connect,
-    ensure_k8s_core,
-)
-from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import QuantityError, parse_quantity
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
+from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import parse_quantity
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
-try:
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-except ImportError:  # pragma: no cover
-    ArgumentSpecValidator = None
-
-COMPONENTS = ("master", "worker", "fuse")
-
-# What each kind's spec has (Fluid 1.0 api/v1alpha1/*runtime_types.go).
-KINDS = {
-    "AlluxioRuntime": dict(version="alluxioVersion", components=COMPONENTS, jvm=True, properties=True,
-                           env="map", images=("fuse",)),
-    "JindoRuntime": dict(version="jindoVersion", components=COMPONENTS, jvm=False, properties=True,
-                         env="map", images=("fuse",)),
-    "JuiceFSRuntime": dict(version="juicefsVersion", components=COMPONENTS, jvm=False, properties=False,
-                           env="list", images=("fuse",)),
-    "ThinRuntime": dict(version=None, components=("worker", "fuse"), jvm=False, properties=False,
-                        env="list", images=("worker", "fuse")),
-}
+COMPONENTS = fluid.RUNTIME_COMPONENTS
+KINDS = fluid.RUNTIME_SPECS
+# A quota below this is most likely a forgotten unit (2 is two bytes).
+SMALL_QUOTA = 1024 ** 2
 
 LEVEL_SPEC = dict(
     medium=dict(type="str", required=True, choices=["MEM", "SSD", "HDD"]),
@@ -473,11 +451,8 @@ COMPONENT_SPEC = dict(
     env=dict(type="dict"),
 )
 
-ITEM_SPEC = dict(
-    name=dict(type="str"),
-    namespace=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"]),
-    kind=dict(type="str", choices=list(F.RUNTIME_KINDS)),
+ITEM_SPEC = driver.item_spec(
+    kind=dict(type="str", choices=list(fluid.RUNTIME_KINDS)),
     replicas=dict(type="int"),
     tiered_store=dict(type="list", elements="dict", options=LEVEL_SPEC),
     master=dict(type="dict", options=COMPONENT_SPEC),
@@ -486,339 +461,142 @@ ITEM_SPEC = dict(
     properties=dict(type="dict"),
     image=dict(type="str"),
     image_tag=dict(type="str"),
-    labels=dict(type="dict"),
-    annotations=dict(type="dict"),
-    spec=dict(type="dict"),
 )
-INHERITED = ("name", "namespace", "state", "kind")
-PER_ITEM_ONLY = [k for k in ITEM_SPEC if k not in INHERITED]
 
 
-def argument_spec():
-    spec = copy.deepcopy(ITEM_SPEC)
-    spec["namespace"]["default"] = "default"
-    spec["state"]["default"] = "present"
-    spec["kind"]["default"] = "AlluxioRuntime"
-    spec["runtimes"] = dict(type="list", elements="dict")
-    spec["wait"] = dict(type="bool", default=True)
-    spec["wait_timeout"] = dict(type="int", default=300)
-    spec["wait_for"] = dict(type="str", default="ready", choices=["ready", "bound"])
-    spec["wait_min_workers"] = dict(type="int")
-    spec.update(copy.deepcopy(AUTH_ARG_SPEC))
-    return spec
+def resources_map(resources):
+    return dict((k, driver.str_map(v) if k in ("requests", "limits") else v) for k, v in resources.items())
 
 
-def expand_items(params):
-    errors = []
-    if params.get("runtimes") is None:
-        item = {k: params.get(k) for k in ITEM_SPEC}
-        item["where"] = "name=%s" % params.get("name")
-        item["prefix"] = ""
-        return [item], errors
-    for k in PER_ITEM_ONLY:
-        if params.get(k) is not None:
-            errors.append("%s: set it inside each item of runtimes, not at the top level, when runtimes is used" % k)
-    item_spec = copy.deepcopy(ITEM_SPEC)
-    item_spec["name"]["required"] = True
-    validator = ArgumentSpecValidator(item_spec)
-    items = []
-    for i, raw in enumerate(params["runtimes"]):
-        where = "runtimes[%d]" % i
-        if not isinstance(raw, dict):
-            errors.append("%s: must be a mapping with at least name" % where)
-            continue
-        result = validator.validate(raw)
-        errors += ["%s: %s" % (where, e) for e in result.errors]
-        item = dict(result.validated_parameters)
-        for k in ("namespace", "state", "kind"):
-            item[k] = item.get(k) or params.get(k)
-        item["where"] = where
-        item["prefix"] = where + "."
-        items.append(item)
-    return items, errors
-
-
-def _ratio(field, value):
-    if value is not None and not 0 < value <= 1:
-        return ["%s: %r must be a ratio above 0 and at most 1, e.g. 0.95" % (field, value)]
-    return []
-
-
-def validate_resources(field, resources):
-    errors = []
-    if resources is None:
-        return errors
-    unknown = set(resources) - {"requests", "limits", "claims"}
-    if unknown:
-        errors.append("%s: unknown key(s) %s; use requests and limits, e.g. {requests: {memory: 4Gi}}"
-                      % (field, ", ".join(sorted(unknown))))
-    for part in ("requests", "limits"):
-        for res, qty in (resources.get(part) or {}).items():
-            try:
-                parse_quantity(qty)
-            except QuantityError as e:
-                errors.append("%s.%s.%s: %s" % (field, part, res, e))
-    return errors
-
-
-def validate_item(item, wait_min_workers=None):
-    """Every problem with one runtime's options, as 'field: problem; fix' strings."""
-    p = item["prefix"]
-    kind = item.get("kind")
-    errors = V.resource_name(p + "name", item.get("name"), kind or "runtime")
-    errors += V.namespace_name(p + "namespace", item.get("namespace"))
-    if item.get("state") == "absent" or kind not in KINDS:
-        return errors
-    caps = KINDS[kind]
-    if item.get("replicas") is not None and item["replicas"] < 0:
-        errors.append("%sreplicas: %r must be 0 or more; set the number of cache workers, e.g. replicas: 1 "
-                      "(0 keeps the runtime without workers)" % (p, item["replicas"]))
-    if wait_min_workers is not None:
-        if wait_min_workers < 0:
-            errors.append("wait_min_workers: %r must be 0 or more" % wait_min_workers)
-        elif item.get("replicas") is not None and wait_min_workers > item["replicas"]:
-            errors.append("wait_min_workers: %d is more than %sreplicas (%d), so the wait could never end; lower it"
-                          % (wait_min_workers, p, item["replicas"]))
-
-    media = {}
-    for i, level in enumerate(item.get("tiered_store") or []):
-        lf = "%stiered_store[%d]" % (p, i)
-        if level["medium"] in media:
-            errors.append("%s.medium: %s is already tiered_store[%d]; each medium may appear once"
-                          % (lf, level["medium"], media[level["medium"]]))
-        media.setdefault(level["medium"], i)
-        for part in str(level.get("path") or "").split(","):
-            if not part.strip().startswith("/"):
-                errors.append("%s.path: %r must be an absolute directory on the node (or several, comma-separated), "
-                              "e.g. /dev/shm" % (lf, part.strip()))
-        try:
-            if parse_quantity(level["quota"]) <= 0:
-                errors.append("%s.quota: %r must be more than 0" % (lf, level["quota"]))
-        except QuantityError as e:
-            errors.append("%s.quota: %s" % (lf, e))
-        errors += _ratio(lf + ".high", level.get("high"))
-        errors += _ratio(lf + ".low", level.get("low"))
-        if level.get("high") is not None and level.get("low") is not None and not level["low"] < level["high"]:
-            errors.append("%s.low: %r must be below high (%r); Fluid needs 0 < low < high <= 1, e.g. high 0.95, low 0.7"
-                          % (lf, level["low"], level["high"]))
-
-    for comp in COMPONENTS:
-        opts = item.get(comp)
-        if opts is None:
-            continue
-        cf = p + comp
-        if comp not in caps["components"]:
-            errors.append("%s: %s has no %s component; remove it" % (cf, kind, comp))
-            continue
-        if opts.get("jvm_options") is not None and not caps["jvm"]:
-            errors.append("%s.jvm_options: %s takes no JVM options (only AlluxioRuntime does); remove it" % (cf, kind))
-        if opts.get("properties") is not None and not caps["properties"]:
-            errors.append("%s.properties: %s has no properties; pass its own settings through spec, e.g. "
-                          "spec: {%s: {options: {...}}}" % (cf, kind, comp))
-        for opt in ("image", "image_tag"):
-            if opts.get(opt) is not None and comp not in caps["images"]:
-                errors.append("%s.%s: the %s of %s has no own image; set %s at the top level (spec.%s)"
-                              % (cf, opt, comp, kind, opt, caps["version"]))
-        errors += V.labels(cf + ".node_selector", opts.get("node_selector"))
-        errors += validate_resources(cf + ".resources", opts.get("resources"))
-        for key in (opts.get("env") or {}):
-            if not str(key) or " " in str(key) or "=" in str(key):
-                errors.append("%s.env: %r is not a valid environment variable name" % (cf, key))
-    if item.get("properties") is not None and not caps["properties"]:
-        errors.append("%sproperties: %s has no spec.properties; pass its settings through spec" % (p, kind))
-    for opt in ("image", "image_tag"):
-        if item.get(opt) is not None and caps["version"] is None:
-            errors.append("%s%s: %s has no runtime-wide image; set worker.%s and fuse.%s (or use its profile)"
-                          % (p, opt, kind, opt, opt))
-    errors += V.labels(p + "labels", item.get("labels"))
-    errors += V.labels(p + "annotations", item.get("annotations"), values=False)
-    spec = item.get("spec") or {}
-    typed = {"replicas": "replicas", "tieredstore": "tiered_store", "properties": "properties"}
-    for key, option in typed.items():
-        if key in spec and item.get(option) is not None:
-            errors.append("%sspec.%s: also set by %s; set it in one place only" % (p, key, option))
-    return errors
-
-
-def _ratio_str(value):
-    """A watermark as Fluid's string, as written: 0.95 -> "0.95", 1 -> "1", 0.9999999 -> "0.9999999"."""
-    return "%.15g" % value
+# component option -> its field, and how the value is written (default: a map of strings)
+COMPONENT_FIELDS = (("jvm_options", "jvmOptions", list), ("properties", "properties", driver.str_map),
+                    ("node_selector", "nodeSelector", driver.str_map), ("resources", "resources", resources_map),
+                    ("image", "image", str), ("image_tag", "imageTag", str), ("env", "env", driver.str_map))
 
 
 def build_component(kind, opts):
-    caps = KINDS[kind]
-    out = {}
-    if opts.get("jvm_options"):
-        out["jvmOptions"] = list(opts["jvm_options"])
-    if opts.get("properties"):
-        out["properties"] = engine.str_map(opts["properties"])
-    if opts.get("node_selector"):
-        out["nodeSelector"] = engine.str_map(opts["node_selector"])
-    if opts.get("resources"):
-        out["resources"] = {k: (engine.str_map(v) if k in ("requests", "limits") else v) for k, v in opts["resources"].items()}
-    if opts.get("image"):
-        out["image"] = opts["image"]
-    if opts.get("image_tag"):
-        out["imageTag"] = str(opts["image_tag"])
-    if opts.get("env"):
-        env = engine.str_map(opts["env"])
-        out["env"] = env if caps["env"] == "map" else [{"name": k, "value": env[k]} for k in sorted(env)]
+    out = dict((api, convert(opts[opt])) for opt, api, convert in COMPONENT_FIELDS if opts.get(opt))
+    if "env" in out and KINDS[kind]["env"] == "list":
+        out["env"] = [{"name": k, "value": out["env"][k]} for k in sorted(out["env"])]
     return out
 
 
-def build_runtime(item):
-    kind = item["kind"]
-    caps = KINDS[kind]
-    spec = {}
-    if item.get("replicas") is not None:
-        spec["replicas"] = item["replicas"]
-    levels = []
-    for level in item.get("tiered_store") or []:
-        out = {"mediumtype": level["medium"], "path": level["path"], "quota": str(level["quota"])}
-        if level.get("high") is not None:
-            out["high"] = _ratio_str(level["high"])
-        if level.get("low") is not None:
-            out["low"] = _ratio_str(level["low"])
-        if level.get("volume_type"):
-            out["volumeType"] = level["volume_type"]
-        levels.append(out)
-    if levels:
-        spec["tieredstore"] = {"levels": levels}
-    for comp in COMPONENTS:
-        if item.get(comp):
-            built = build_component(kind, item[comp])
+def build_level(level):
+    out = {"mediumtype": level["medium"], "path": level["path"], "quota": str(level["quota"])}
+    # watermarks as written: 0.95 -> "0.95", 1 -> "1", 0.9999999 -> "0.9999999"
+    out.update((k, "%.15g" % level[k]) for k in ("high", "low") if level.get(k) is not None)
+    if level.get("volume_type"):
+        out["volumeType"] = level["volume_type"]
+    return out
+
+
+class Runtime(driver.Kind):
+    noun = "runtime"
+    many = result = "runtimes"
+    item_spec = ITEM_SPEC
+    defaults = {"namespace": "default", "state": "present", "kind": "AlluxioRuntime"}
+    module_spec = dict(wait_for=dict(type="str", default="ready", choices=["ready", "bound"]),
+                       wait_min_workers=dict(type="int"))
+    typed_spec = (("replicas", "replicas"), ("tieredstore", "tiered_store"), ("properties", "properties"))
+    credential_warning = ("properties or env look like they hold credentials; keep them in a Secret (their values "
+                          "are masked in this output).")
+
+    def kind_of(self, item):
+        return item["kind"]
+
+    def validate(self, item, params):
+        p, kind, n = item["prefix"], item.get("kind"), params.get("wait_min_workers")
+        if item.get("state") == "absent" or kind not in KINDS:
+            return []
+        caps, replicas, errors = KINDS[kind], item.get("replicas"), []
+        if replicas is not None and replicas < 0:
+            errors.append("%sreplicas: %r must be 0 or more; set the number of cache workers, e.g. replicas: 1 "
+                          "(0 keeps the runtime without workers)" % (p, replicas))
+        if n is not None and n < 0:
+            errors.append("wait_min_workers: %r must be 0 or more" % n)
+        elif n is not None and replicas is not None and n > replicas:
+            errors.append("wait_min_workers: %d is more than %sreplicas (%d), so the wait could never end; lower it"
+                          % (n, p, replicas))
+        errors += validate.tiered_store(p, item.get("tiered_store") or [])
+        errors += [e for comp in COMPONENTS if item.get(comp) is not None
+                   for e in validate.runtime_component(p + comp, kind, comp, item[comp])]
+        if item.get("properties") is not None and not caps["properties"]:
+            errors.append("%sproperties: %s has no spec.properties; pass its settings through spec" % (p, kind))
+        return errors + ["%s%s: %s has no runtime-wide image; set worker.%s and fuse.%s (or use its profile)"
+                         % (p, opt, kind, opt, opt) for opt in ("image", "image_tag")
+                         if item.get(opt) is not None and caps["version"] is None]
+
+    def warnings(self, item):
+        out = []
+        for i, level in enumerate((item.get("tiered_store") or []) if item["state"] == "present" else []):
+            size = parse_quantity(level["quota"])
+            if 0 < size < SMALL_QUOTA:
+                out.append("%stiered_store[%d].quota: %r is only %s byte(s) of cache; a number without a unit is "
+                           "bytes. Write the unit, e.g. %sGi" % (item["prefix"], i, level["quota"], size, level["quota"]))
+        return out
+
+    def build(self, item):
+        kind = item["kind"]
+        spec = driver.fields(item, (("replicas", "replicas"),))
+        if item.get("tiered_store"):
+            spec["tieredstore"] = {"levels": [build_level(level) for level in item["tiered_store"]]}
+        for comp in COMPONENTS:
+            built = build_component(kind, item.get(comp) or {})
             if built:
                 spec[comp] = built
-    if item.get("properties"):
-        spec["properties"] = engine.str_map(item["properties"])
-    version = {}
-    if item.get("image"):
-        version["image"] = item["image"]
-    if item.get("image_tag"):
-        version["imageTag"] = str(item["image_tag"])
-    if version:
-        spec[caps["version"]] = version
-    return engine.fluid_object(kind, item, spec)
+        if item.get("properties"):
+            spec["properties"] = driver.str_map(item["properties"])
+        version = dict((api, str(item[opt])) for opt, api in (("image", "image"), ("image_tag", "imageTag"))
+                       if item.get(opt))
+        if version:
+            spec[KINDS[kind]["version"]] = version
+        return driver.fluid_object(kind, item, spec)
 
+    def secret_values(self, item):
+        options = [item.get("properties")] + [(item.get(c) or {}).get(k) for c in COMPONENTS for k in ("properties", "env")]
+        return [v for o in options for v in secrets.secretish_values(o)]
 
-def secret_values(item):
-    out = V.secretish_values(item.get("properties"))
-    for comp in COMPONENTS:
-        opts = item.get(comp) or {}
-        out += V.secretish_values(opts.get("properties"))
-        out += V.secretish_values(opts.get("env"))
-    return out
+    def want(self, params):
+        return params["wait_for"]
 
+    def min_workers(self, unit, params):
+        """How many ready workers count as ready (None: the object's own spec.replicas)."""
+        n = params.get("wait_min_workers")
+        return unit.item.get("replicas") if n is None else n
 
-def min_workers(item, wait_min_workers):
-    """How many ready workers count as ready (None: the object's own spec.replicas)."""
-    if wait_min_workers is not None:
-        return wait_min_workers
-    return item.get("replicas")
-
-
-def make_targets(wait_for, min_workers_of):
-    def targets_for(desired):
-        if desired.state == "absent":
-            return engine.item_targets_absent(desired)
-        n = min_workers_of(desired)
-        ts = [Target(desired.kind, desired.namespace, desired.name,
-                     lambda o, k=desired.kind, n=n: F.runtime_ready(o, k, n))]
-        if wait_for == "bound":
-            ts.append(Target(F.DATASET, desired.namespace, desired.name, F.is_bound))
+    def targets(self, unit, params):
+        n = self.min_workers(unit, params)
+        ts = [Target(unit.kind, unit.namespace, unit.name, lambda o, k=unit.kind: fluid.runtime_ready(o, k, n))]
+        if params["wait_for"] == "bound":
+            ts.append(Target(fluid.DATASET, unit.namespace, unit.name, fluid.is_bound))
         return ts
-    return targets_for
+
+    def prepare(self, run):
+        """A runtime serves the Dataset of its own name: without it the wait could never end."""
+        if not run.params["wait"] or run.check:
+            return
+        missing = [u for u in run.units if u.state == "present" and
+                   run.call(u, "read", run.client.get, fluid.DATASET, u.namespace, u.name) is None]
+        if missing:
+            run.fail("Cannot wait for %s (nothing was changed):\n- " % ", ".join(u.ref for u in missing) + "\n- ".join(
+                "%sname: No Dataset named %s exists in namespace %s, so the %s would never be ready: a runtime serves "
+                "the Dataset of its own name and namespace. Create that Dataset first (cloudnative.fluid.dataset with "
+                "name: %s, namespace: %s), or set wait: false" % (u.item["prefix"], u.name, u.namespace, u.kind,
+                                                                  u.name, u.namespace) for u in missing))
+
+    def summary(self, run, unit):
+        comps, dataset = fluid.runtime_components(unit.obj), run.client.get(fluid.DATASET, unit.namespace, unit.name)
+        return unit.entry(kind=unit.kind, ready=fluid.runtime_ready(unit.obj, unit.kind, self.min_workers(unit, run.params)),
+                          master=comps["master"], worker=comps["worker"], fuse=comps["fuse"],
+                          dataset_phase=fluid.phase(dataset),
+                          **fluid.facts(unit.obj, "cache_states", "cache_capacity_bytes", "cached_bytes", "conditions"))
 
 
-def summarize(desired, obj, dataset, n):
-    comps = F.runtime_components(obj)
-    return {
-        "name": desired.name,
-        "namespace": desired.namespace,
-        "kind": desired.kind,
-        "state": desired.state,
-        "changed": desired.changed,
-        "exists": desired.after is not None if desired.state == "present" else False,
-        "ready": F.runtime_ready(obj, desired.kind, n),
-        "master": comps["master"],
-        "worker": comps["worker"],
-        "fuse": comps["fuse"],
-        "cache_states": F.cache_states(obj),
-        "cache_capacity_bytes": F.cache_capacity_bytes(obj),
-        "cached_bytes": F.cached_bytes(obj),
-        "conditions": F.conditions(obj),
-        "dataset_phase": F.phase(dataset),
-        "wait_seconds": desired.wait_seconds,
-    }
+KIND = Runtime()
 
 
 def main():
-    module = AnsibleK8SModule(
-        argument_spec=argument_spec(),
-        required_one_of=[("name", "runtimes")],
-        supports_check_mode=True,
-    )
-    ensure_k8s_core(module)
-    params = module.params
-    errors = V.one_or_many(params, "name", "runtimes", "runtime")
-    if errors:
-        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
-    items, errors = expand_items(params)
-    errors += V.positive("wait_timeout", params["wait_timeout"])
-    seen = {}
-    for item in items:
-        errors += validate_item(item, params.get("wait_min_workers"))
-        key = (item.get("namespace"), item.get("name"))
-        if item.get("name") and key in seen:
-            errors.append("%sname: a runtime named %s/%s is already %s; a Dataset has one runtime, list it once"
-                          % (item["prefix"], key[0], key[1], seen[key]))
-        seen.setdefault(key, item["where"])
-    if errors:
-        module.fail_json(msg="Invalid options (nothing was changed):\n- " + "\n- ".join(errors), errors=errors)
-
-    desired, by_ref = [], {}
-    for item in items:
-        secrets = secret_values(item)
-        for value in secrets:
-            module._module.no_log_values.add(value)
-        if secrets:
-            module.warn("%s: properties or env look like they hold credentials; keep them in a Secret (their values "
-                        "are masked in this output)." % item["where"])
-        body = build_runtime(item) if item["state"] == "present" else None
-        d = engine.Desired(item["kind"], item["namespace"], item["name"], item["state"], body, item["where"])
-        desired.append(d)
-        by_ref[d.ref] = item
-
-    def min_workers_of(d):
-        return min_workers(by_ref[d.ref], params.get("wait_min_workers"))
-
-    client = connect(module)
-    engine.apply_all(module, client, desired)
-    for d in desired:
-        for w in d.warnings:
-            module.warn(w)
-
-    objects = {}
-    failure = None
-    if params["wait"] and not module.check_mode:
-        result, failure = engine.wait_all(
-            module, client, desired, make_targets(params["wait_for"], min_workers_of), params["wait_timeout"],
-            lambda d: "absent" if d.state == "absent" else params["wait_for"], "runtimes")
-        objects = result.objects
-    results = []
-    for d in desired:
-        key = (d.kind, d.namespace, d.name)
-        dkey = (F.DATASET, d.namespace, d.name)
-        obj = objects.get(key) if key in objects else (client.get(d.kind, d.namespace, d.name)
-                                                       if d.state == "present" else None)
-        dataset = objects.get(dkey) if dkey in objects else client.get(F.DATASET, d.namespace, d.name)
-        results.append(summarize(d, obj, dataset, min_workers_of(d)))
-    out = dict(changed=any(d.changed for d in desired), runtimes=results)
-    if module._diff:
-        out["diff"] = engine.diffs(desired)
-    if failure:
-        module.fail_json(msg=failure, **out)
-    module.exit_json(**out)
+    driver.run(KIND)
 
 
 if __name__ == "__main__":

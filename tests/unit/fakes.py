@@ -12,7 +12,12 @@ import time
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError, FluidNotInstalled
+from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import _BINARY, QuantityError, parse_bytes, parse_quantity
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Gone, Transient
+
+# Finalizers Fluid's controllers put on the objects they own.
+DATASET_FINALIZER = "fluid-dataset-controller-finalizer"
+DATALOAD_FINALIZER = "fluid-dataload-controller-finalizer"
 
 
 def obj(kind, namespace, name, rv="1", **extra):
@@ -301,7 +306,7 @@ def bound_on_apply(runtime_needed=False):
             has_runtime = any(k[0].endswith("Runtime") and k[1:] == (ns, name) for k in cluster.objects)
             if not o["metadata"].get("finalizers"):
                 o2 = copy.deepcopy(cluster.objects[("Dataset", ns, name)])
-                o2["metadata"]["finalizers"] = [F.DATASET_FINALIZER]
+                o2["metadata"]["finalizers"] = [DATASET_FINALIZER]
                 cluster.put(o2)
             phase = "Bound" if (has_runtime or not runtime_needed) else "NotBound"
             cluster.set_status("Dataset", ns, name, {"phase": phase, "conditions": [],
@@ -310,3 +315,91 @@ def bound_on_apply(runtime_needed=False):
         if o["kind"] == "Dataset" and o["metadata"].get("deletionTimestamp"):
             cluster.remove("Dataset", o["metadata"]["namespace"], o["metadata"]["name"])
     return controller
+
+
+# ---------------------------------------------------------------- quantities, for the tests' own checks
+
+
+def is_quantity(value):
+    try:
+        parse_quantity(value)
+        return True
+    except QuantityError:
+        return False
+
+
+def format_quantity(num_bytes):
+    """Bytes as the shortest exact Kubernetes binary quantity: ``2147483648`` -> ``2Gi``; ``1000`` -> ``1000``."""
+    n = int(num_bytes)
+    if n < 0:
+        raise QuantityError("%r is negative" % (num_bytes,))
+    if n == 0:
+        return "0"
+    for suffix, power in sorted(_BINARY.items(), key=lambda kv: -kv[1]):
+        unit = 1024 ** power
+        if n % unit == 0:
+            return "%d%s" % (n // unit, suffix)
+    return str(n)
+
+
+def same_quantity(a, b):
+    """True when two quantities denote the same amount (``2Gi`` and ``2048Mi``)."""
+    try:
+        return parse_bytes(a) == parse_bytes(b)
+    except QuantityError:
+        return str(a) == str(b)
+
+
+# ---------------------------------------------------------------- the seed's objects, as Fluid writes them
+
+GPU = "aliyun.accelerator/nvidia_name"
+V100 = "Tesla-V100-SXM2-16GB"
+
+# The seed's AlluxioRuntime status at step 6 (one GPU node labelled).
+SEED_RUNTIME_STATUS = {
+    "cacheStates": {"cacheCapacity": "12GiB", "cached": "0B", "cachedPercentage": "0%"},
+    "conditions": [
+        {"type": "MasterInitialized", "status": "True", "reason": "Master is initialized", "message": "The master is initialized."},
+        {"type": "MasterReady", "status": "True", "reason": "Master is ready", "message": "The master is ready."},
+        {"type": "WorkersReady", "status": "True", "reason": "Workers are ready", "message": "The workers are partially ready."},
+    ],
+    "masterPhase": "Ready", "masterNumberReady": 1, "desiredMasterNumberScheduled": 1, "currentMasterNumberScheduled": 1,
+    "workerPhase": "PartialReady", "workerNumberReady": 1, "desiredWorkerNumberScheduled": 2, "currentWorkerNumberScheduled": 1,
+    "fusePhase": "Ready", "fuseNumberReady": 1, "desiredFuseNumberScheduled": 2, "currentFuseNumberScheduled": 1,
+}
+SEED_DATASET_STATUS = {
+    "phase": "Bound", "ufsTotal": "1.742GiB",
+    "cacheStates": {"cacheCapacity": "12GiB", "cached": "0B", "cachedPercentage": "0%"},
+    "conditions": [{"type": "Ready", "status": "True", "reason": "DatasetReady", "message": "The ddc runtime is ready.",
+                    "lastTransitionTime": "2020-07-09T11:40:00Z"}],
+    "runtimes": [{"name": "cifar10", "namespace": "default", "category": "Accelerate", "type": "alluxio"}],
+}
+
+
+def node(name, labels=None, allocatable=None, **spec):
+    return {"kind": "Node", "metadata": {"name": name, "labels": dict(labels or {})},
+            "spec": spec, "status": {"allocatable": dict(allocatable or {})}}
+
+
+def seed_dataset(status=None):
+    o = obj("Dataset", "default", "cifar10", spec={
+        "mounts": [{"mountPoint": "https://downloads.apache.org/hbase/2.2.5/", "name": "hbase"}],
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": GPU, "operator": "In", "values": [V100]}]}]}}})
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def seed_runtime(status=None, replicas=2):
+    o = obj("AlluxioRuntime", "default", "cifar10", spec={"replicas": replicas})
+    if status is not None:
+        o["status"] = status
+    return o
+
+
+def cluster_with_nodes(gpu_nodes=1):
+    c = FakeCluster()
+    c.put(node("cn-hongkong.172.31.136.196", {GPU: V100}))
+    c.put(node("cn-hongkong.172.31.136.194", {GPU: V100} if gpu_nodes > 1 else {}))
+    return c

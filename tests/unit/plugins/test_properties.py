@@ -7,7 +7,7 @@
   node selectors and tolerations: every generated valid value is accepted, every invalid one is
   rejected with an error that starts with the field's path;
 * engine.py (fluid_object, str_map, deep_merge, prune, comparable) and the modules' builders
-  (dataset.build_dataset, runtime.build_runtime, dataload.build_dataload): exact camelCase
+  (the KIND.build of dataset, runtime and dataload): exact camelCase
   fields, names carried over, no None values, `spec` merged last, deterministic, inputs untouched,
   and the modules' own validation accepts every generated valid item;
 * nodes.py label plans: applying a plan and planning again changes nothing.
@@ -26,15 +26,18 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import engine as E
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver as E
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 from ansible_collections.cloudnative.fluid.plugins.module_utils import nodes as N
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import (
-    QuantityError, format_bytes, format_quantity, is_quantity, parse_bytes, parse_quantity, same_quantity)
+    QuantityError, format_bytes, parse_bytes, parse_quantity)
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as DL
 from ansible_collections.cloudnative.fluid.plugins.modules import dataset as DS
 from ansible_collections.cloudnative.fluid.plugins.modules import runtime as RT
+
+from fakes import format_quantity, is_quantity, same_quantity
 
 
 # FLUID_PROPERTIES_SCALE=10 make unit: ten times the examples (for a hunt; the default keeps `make unit` quick).
@@ -855,9 +858,9 @@ def dataload_params(draw, with_spec=True):
 
 
 BUILDERS = {
-    "Dataset": (dataset_items, DS.build_dataset, DS.validate_item),
-    "Runtime": (runtime_items, RT.build_runtime, RT.validate_item),
-    "DataLoad": (dataload_params, DL.build_dataload, DL.validate),
+    "Dataset": (dataset_items, DS.KIND.build, lambda i: DS.KIND.validate_item(i, {})),
+    "Runtime": (runtime_items, RT.KIND.build, lambda i: RT.KIND.validate_item(i, {})),
+    "DataLoad": (dataload_params, DL.KIND.build, lambda p: DL.KIND.validate_item(p, p)),
 }
 # Keys that hold user maps (their keys are the user's, not API field names).
 USER_MAPS = {"labels", "annotations", "options", "properties", "nodeSelector", "env", "requests", "limits"}
@@ -931,7 +934,7 @@ def test_builders_merge_spec_last(what, data):
 @fast(20)
 @given(dataset_items(with_spec=False))
 def test_dataset_fields(item):
-    spec = DS.build_dataset(item)["spec"]
+    spec = DS.KIND.build(item)["spec"]
     assert set(spec) <= {"mounts", "nodeAffinity", "tolerations", "placement", "accessModes", "owner"}
     assert len(spec["mounts"]) == len(item["mounts"])
     for m, built in zip(item["mounts"], spec["mounts"]):
@@ -954,7 +957,7 @@ def test_dataset_fields(item):
 @given(runtime_items(with_spec=False))
 def test_runtime_fields(item):
     caps = RT.KINDS[item["kind"]]
-    spec = RT.build_runtime(item)["spec"]
+    spec = RT.KIND.build(item)["spec"]
     allowed = {"replicas", "tieredstore", "properties"} | set(caps["components"]) | {caps["version"]}
     assert set(spec) <= allowed
     assert spec.get("replicas") == item["replicas"]
@@ -990,7 +993,7 @@ def test_runtime_fields(item):
 @fast(20)
 @given(dataload_params(with_spec=False))
 def test_dataload_fields(params):
-    spec = DL.build_dataload(params)["spec"]
+    spec = DL.KIND.build(params)["spec"]
     assert spec["dataset"] == {"name": params["dataset"], "namespace": params["namespace"]}
     assert set(spec) <= {"dataset", "loadMetadata", "target", "options", "nodeSelector", "tolerations"}
     assert spec.get("loadMetadata") == params["load_metadata"]
@@ -1007,7 +1010,7 @@ def test_runtime_rejects_spec_that_repeats_a_typed_option(item, option, value):
                                           "low": None, "volume_type": None}],
                         "replicas": 1, "properties": {"a": "b"}}[option]
     item["spec"] = {api: value}
-    errors = RT.validate_item(item)
+    errors = RT.KIND.validate_item(item, {})
     assert any(e.startswith("spec.%s: also set by %s" % (api, option)) for e in errors), errors
 
 
@@ -1045,7 +1048,7 @@ def test_label_plans_converge_in_one_step(case, state, use_values_from, data):
         if state == "absent":
             assert k not in labels
         elif not (values_from or {}).get(k):
-            assert labels[k] == N.str_value(v)
+            assert labels[k] == V.str_value(v)
     again, dummy = N.plan_node(after, managed, state, values_from)
     assert not again.changed, again.patch  # idempotent: a second run changes nothing
 
@@ -1073,12 +1076,12 @@ def test_fluid_domain_keys_are_fluids(key):
 @given(label_map.filter(bool), st.dictionaries(user_label_key, label_value, max_size=3), st.data())
 def test_dataset_node_selector_selects_exactly_the_labelled_nodes(selector, other, data):
     item = _item(DS, name="d", mounts=[{"mount_point": "https://example.com/", "name": None}], node_selector=selector)
-    required = F.dataset_node_selector(DS.build_dataset(item))
-    labelled = dict(other, **{k: N.str_value(v) for k, v in selector.items()})
-    assert F.node_matches_selector({"metadata": {"name": "n", "labels": labelled}}, required)
+    required = scheduling.dataset_node_selector(DS.KIND.build(item))
+    labelled = dict(other, **{k: V.str_value(v) for k, v in selector.items()})
+    assert scheduling.node_matches_selector({"metadata": {"name": "n", "labels": labelled}}, required)
     missing = data.draw(st.sampled_from(sorted(selector)))
     unlabelled = {k: v for k, v in labelled.items() if k != missing}
-    assert not F.node_matches_selector({"metadata": {"name": "n", "labels": unlabelled}}, required)
+    assert not scheduling.node_matches_selector({"metadata": {"name": "n", "labels": unlabelled}}, required)
 
 
 @fast(37)
@@ -1089,8 +1092,8 @@ def test_expected_workers_bounded_by_replicas_and_eligible_nodes(node_labels, re
               "spec": {"taints": [{"key": "gpu", "effect": "NoSchedule"}]} if taint and i % 2 else {}}
              for i, labels in enumerate(node_labels)]
     runtime = {"spec": {"replicas": replicas, "worker": {"nodeSelector": selector}}}
-    workers, eligible = N.expected_workers(nodes, {"metadata": {"namespace": "ns", "name": "d"}}, runtime)
+    workers, eligible = scheduling.expected_workers(nodes, {"metadata": {"namespace": "ns", "name": "d"}}, runtime)
     assert workers == min(replicas, eligible)
     assert eligible == sum(1 for i in range(len(nodes)) if not (taint and i % 2))
     tolerant = {"metadata": {"namespace": "ns", "name": "d"}, "spec": {"tolerations": [{"operator": "Exists"}]}}
-    assert N.expected_workers(nodes, tolerant, runtime)[1] == len(nodes)
+    assert scheduling.expected_workers(nodes, tolerant, runtime)[1] == len(nodes)

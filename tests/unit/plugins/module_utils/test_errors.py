@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import errors
 from ansible_collections.cloudnative.fluid.plugins.module_utils import client as C
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 
@@ -56,7 +57,7 @@ class Module(object):
 
 
 def test_forbidden_in_a_namespace_names_user_verb_resource_namespace_and_the_grant():
-    msg = C.explain_forbidden(NS_403)
+    msg = errors.explain_forbidden(NS_403)
     assert ("forbidden (403): system:serviceaccount:team:bot may not get datasets.data.fluid.io in namespace team"
             in msg)
     assert "Grant 'get' on datasets.data.fluid.io in namespace team to system:serviceaccount:team:bot" in msg
@@ -67,19 +68,19 @@ def test_forbidden_in_a_namespace_names_user_verb_resource_namespace_and_the_gra
 
 
 def test_forbidden_at_cluster_scope_asks_for_a_cluster_role():
-    msg = C.explain_forbidden(CLUSTER_403)
+    msg = errors.explain_forbidden(CLUSTER_403)
     assert "alice may not list nodes cluster-wide" in msg
     assert "Grant 'list' on nodes cluster-wide to alice (a ClusterRole and ClusterRoleBinding)" in msg
     assert "patch and delete on" not in msg  # the Fluid-specific list is only for data.fluid.io
 
 
 def test_forbidden_that_cannot_be_parsed_still_says_what_to_do():
-    msg = C.explain_forbidden("access denied by webhook")
+    msg = errors.explain_forbidden("access denied by webhook")
     assert msg.startswith("forbidden (403): access denied by webhook") and "grant it" in msg
 
 
 def test_unauthorized_names_the_host_and_how_to_refresh():
-    msg = C.explain_status(401, "Unauthorized", "https://h:1")
+    msg = errors.explain_status(401, "Unauthorized", "https://h:1")
     assert msg.startswith("unauthorized (401): the API server at https://h:1 rejected the credentials")
     assert "kubectl create token" in msg and "kubeconfig" in msg
 
@@ -92,26 +93,26 @@ def test_unauthorized_names_the_host_and_how_to_refresh():
     ("something else", "the connection failed"),
 ])
 def test_unreachable_says_where_and_why(error, why):
-    msg = C.explain_unreachable("https://127.0.0.1:9", OSError(error))
+    msg = errors.explain_unreachable("https://127.0.0.1:9", OSError(error))
     assert msg.startswith("cannot reach the Kubernetes API server at https://127.0.0.1:9 (%s" % why)
     assert "kubeconfig and context" in msg and error in msg
 
 
 def test_other_statuses_keep_the_server_message():
-    assert C.explain_status(422, "spec.mounts: Required value") == "spec.mounts: Required value"
+    assert errors.explain_status(422, "spec.mounts: Required value") == "spec.mounts: Required value"
 
 
 def test_api_error_text_explains_a_missing_namespace_and_a_rejected_field():
     gone = C.ApiError('namespaces "team" not found', status=404)
-    assert C.explain_api_error(gone, "team").startswith("namespace team does not exist; create it first")
+    assert errors.explain_api_error(gone, "team").startswith("namespace team does not exist; create it first")
     # without a namespace (cluster-scoped objects), or a 404 of the object itself: the server's text
-    assert C.explain_api_error(gone) == 'namespaces "team" not found'
-    assert C.explain_api_error(C.ApiError('datasets "d" not found', status=404), "team") == 'datasets "d" not found'
+    assert errors.explain_api_error(gone) == 'namespaces "team" not found'
+    assert errors.explain_api_error(C.ApiError('datasets "d" not found', status=404), "team") == 'datasets "d" not found'
     bad = C.ApiError('Dataset "d" is invalid: spec.mounts[0].mountPoint: Required value', status=422)
-    assert C.explain_api_error(bad, "team") == str(bad) + " (the API server rejected a field; the message above names it)"
+    assert errors.explain_api_error(bad, "team") == str(bad) + " (the API server rejected a field; the message above names it)"
     # 403 was explained when the client raised it: not explained twice
-    forbidden = C.ApiError(C.explain_status(403, NS_403), status=403)
-    assert C.explain_api_error(forbidden, "team") == str(forbidden)
+    forbidden = C.ApiError(errors.explain_status(403, NS_403), status=403)
+    assert errors.explain_api_error(forbidden, "team") == str(forbidden)
 
 
 def test_request_turns_403_and_401_into_explained_api_errors():
@@ -137,11 +138,11 @@ def test_request_turns_a_refused_connection_into_an_explained_api_error():
 def test_missing_kubeconfig(tmp_path):
     real = tmp_path / "config"
     real.write_text("apiVersion: v1\n")
-    assert C.missing_kubeconfig(None) is None
-    assert C.missing_kubeconfig({"apiVersion": "v1"}) is None  # an in-memory kubeconfig
-    assert C.missing_kubeconfig(str(real)) is None
-    assert C.missing_kubeconfig("/nope/a:%s" % real) is None  # KUBECONFIG-style list: one file is enough
-    msg = C.missing_kubeconfig("/nope/kubeconfig")
+    assert errors.missing_kubeconfig(None) is None
+    assert errors.missing_kubeconfig({"apiVersion": "v1"}) is None  # an in-memory kubeconfig
+    assert errors.missing_kubeconfig(str(real)) is None
+    assert errors.missing_kubeconfig("/nope/a:%s" % real) is None  # KUBECONFIG-style list: one file is enough
+    msg = errors.missing_kubeconfig("/nope/kubeconfig")
     assert msg.startswith("kubeconfig: /nope/kubeconfig does not exist; point kubeconfig (or K8S_AUTH_KUBECONFIG)")
 
 

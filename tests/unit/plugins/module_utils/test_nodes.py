@@ -1,4 +1,4 @@
-"""module_utils/nodes.py: GPU detection, label plans, the parallel patcher and worker predictions."""
+"""module_utils/nodes.py: GPU detection, label plans and the parallel patcher."""
 import threading
 import time
 
@@ -7,14 +7,9 @@ import pytest
 from ansible_collections.cloudnative.fluid.plugins.module_utils import nodes as N
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
 
-GPU = "aliyun.accelerator/nvidia_name"
-V100 = "Tesla-V100-SXM2-16GB"
+from fakes import GPU, V100, node
+
 DEFAULT = {"resources": list(N.DEFAULT_GPU_RESOURCES), "labels": dict(N.DEFAULT_GPU_LABELS)}
-
-
-def node(name, labels=None, allocatable=None, **spec):
-    return {"kind": "Node", "metadata": {"name": name, "labels": dict(labels or {})},
-            "spec": spec, "status": {"allocatable": dict(allocatable or {})}}
 
 
 # ---------------------------------------------------------------- keys and GPU detection
@@ -229,71 +224,3 @@ def test_pool_size():
 
     assert N.pool_size(type("FC", (), {"api": Api()})()) == 7
     assert N.pool_size(object()) == 10
-
-
-# ---------------------------------------------------------------- worker predictions
-
-def seed_dataset(ns="default", name="cifar10", **spec):
-    spec.setdefault("nodeAffinity", {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-        {"key": GPU, "operator": "In", "values": [V100]}]}]}})
-    return {"kind": "Dataset", "metadata": {"name": name, "namespace": ns}, "spec": spec}
-
-
-def seed_runtime(ready=1, capacity="12.00GiB", replicas=2, **spec):
-    spec.update(replicas=replicas, tieredstore={"levels": [
-        {"mediumtype": "MEM", "path": "/dev/shm", "quota": "2Gi"},
-        {"mediumtype": "SSD", "path": "/var/lib/docker/alluxio", "quota": "10Gi"}]})
-    return {"kind": "AlluxioRuntime", "metadata": {"name": "cifar10", "namespace": "default"}, "spec": spec,
-            "status": {"workerNumberReady": ready, "workerPhase": "PartialReady",
-                       "cacheStates": {"cacheCapacity": capacity} if capacity else {}}}
-
-
-def test_expected_workers_follow_the_labels():
-    ds, rt = seed_dataset(), seed_runtime()
-    nodes = [node("196", labels={GPU: V100}), node("194")]
-    assert N.expected_workers(nodes, ds, rt) == (1, 1)
-    nodes[1]["metadata"]["labels"][GPU] = V100
-    assert N.expected_workers(nodes, ds, rt) == (2, 2)
-    nodes.append(node("198", labels={GPU: V100}))
-    assert N.expected_workers(nodes, ds, rt) == (2, 3)  # never more than spec.replicas
-
-
-def test_worker_placement_rules():
-    ds, rt = seed_dataset(), seed_runtime()
-    gpu = {GPU: V100}
-    assert not N.worker_can_run(node("a", labels=gpu, unschedulable=True), ds, rt)
-    tainted = node("b", labels=gpu, taints=[{"key": "nvidia.com/gpu", "effect": "NoSchedule"}])
-    assert not N.worker_can_run(tainted, ds, rt)
-    tolerant = seed_dataset(tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}])
-    assert N.worker_can_run(tainted, tolerant, rt)
-    prefer = node("c", labels=gpu, taints=[{"key": "x", "effect": "PreferNoSchedule"}])
-    assert N.worker_can_run(prefer, ds, rt)
-    held = node("d", labels=dict(gpu, fluid_exclusive="other_ds"))
-    mine = node("e", labels=dict(gpu, fluid_exclusive="default_cifar10"))
-    assert not N.worker_can_run(held, ds, rt) and N.worker_can_run(mine, ds, rt)
-    picky = seed_runtime(worker={"nodeSelector": {"disk": "ssd"}})
-    assert not N.worker_can_run(node("f", labels=gpu), ds, picky)
-    assert N.worker_can_run(node("g", labels=dict(gpu, disk="ssd")), ds, picky)
-    anywhere = {"kind": "Dataset", "metadata": {"name": "x", "namespace": "default"}, "spec": {}}
-    assert N.worker_can_run(node("h"), anywhere, rt)
-
-
-def test_capacity_per_worker():
-    assert N.per_worker_bytes(seed_runtime()) == 12 * 1024 ** 3  # from the status: 12GiB / 1 ready
-    assert N.per_worker_bytes(seed_runtime(ready=0, capacity="")) == 12 * 1024 ** 3  # from the quotas
-    odd = seed_runtime(ready=0, capacity="")
-    odd["spec"]["tieredstore"]["levels"] = [{"mediumtype": "SSD", "quotaList": "1Gi,3Gi"}]
-    assert N.per_worker_bytes(odd) == 4 * 1024 ** 3
-    assert N.per_worker_bytes({"spec": {}}) is None
-
-
-def test_widened_predicates():
-    want = 24 * 1024 ** 3
-    assert not N.runtime_widened(seed_runtime(ready=1), 2, want)
-    assert not N.runtime_widened(seed_runtime(ready=2, capacity="12.00GiB"), 2, want)  # status not synced yet
-    assert N.runtime_widened(seed_runtime(ready=2, capacity="24.00GiB"), 2, want)
-    assert N.runtime_widened(seed_runtime(ready=2, capacity="23.99GiB"), 2, want)  # two-decimal rounding
-    assert N.runtime_widened(seed_runtime(ready=2, capacity=""), 2, None)
-    assert not N.runtime_widened(None, 0, None)
-    assert N.dataset_widened({"status": {"cacheStates": {"cacheCapacity": "24.00GiB"}}}, want)
-    assert not N.dataset_widened({"status": {}}, want)

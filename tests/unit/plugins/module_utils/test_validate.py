@@ -1,5 +1,6 @@
 import pytest
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate as V
 
 
@@ -73,5 +74,12 @@ def test_tolerations():
 def test_positive_and_secrets():
     assert V.positive("wait_timeout", 0) and V.positive("wait_timeout", -1)
     assert V.positive("wait_timeout", 5) == []
-    assert V.secretish_values({"fs.oss.accessKeySecret": "s3cr3t", "fs.oss.endpoint": "e",
-                               "aws.secret.key": "k", "password": ""}) == ["s3cr3t", "k"]
+    assert secrets.secretish_values({"fs.oss.accessKeySecret": "s3cr3t", "fs.oss.endpoint": "e",
+                                     "aws.secret.key": "k", "password": ""}) == ["s3cr3t", "k"]
+
+
+def test_credential_locations_are_not_secrets():
+    options = {"fs.gcs.credential.path": "/var/secrets/gcs.json", "fs.oss.credential.file": "creds.json",
+               "token_dir": "tokens", "gcs.credential": "/etc/gcs/key.json", "fs.oss.accessKeySecret": "s3cr3t",
+               "password": "/not-normal//path"}
+    assert sorted(secrets.secretish_values(options)) == ["/not-normal//path", "s3cr3t"]

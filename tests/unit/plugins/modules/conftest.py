@@ -3,6 +3,8 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+
 
 class ModuleResult(dict):
     @property
@@ -14,7 +16,8 @@ class ModuleResult(dict):
 def run_module(capsys, monkeypatch):
     """run_module(module, args, cluster, check=False, diff=False) -> the module's JSON result."""
     def run(module, args, cluster, check=False, diff=False):
-        monkeypatch.setattr(module, "connect", lambda m: cluster)
+        monkeypatch.setattr(driver, "connect", lambda m: cluster)
+        monkeypatch.setattr(module, "connect", lambda m: cluster, raising=False)
         args = dict(args)
         if check:
             args["_ansible_check_mode"] = True

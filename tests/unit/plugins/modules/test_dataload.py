@@ -5,9 +5,12 @@ import threading
 import pytest
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import observe as O
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as M
 
-from fakes import FakeCluster, obj
+from fakes import DATALOAD_FINALIZER, FakeCluster, obj
 
 COMPLETE_COND = {"type": "Complete", "status": "True", "reason": "CompletionsReached",
                  "message": "Reached expected number of succeeded pods"}
@@ -59,7 +62,7 @@ def fluid_dataload(outcome="Complete", delay=None, duration="2s"):
         if o.get("status", {}).get("phase"):
             return
         o2 = copy.deepcopy(cluster.objects[("DataLoad", ns, name)])
-        o2["metadata"]["finalizers"] = [M.FINALIZER]
+        o2["metadata"]["finalizers"] = [DATALOAD_FINALIZER]
         o2["spec"].setdefault("policy", "Once")  # the CRD's default
         o2["status"] = {"phase": "Executing", "duration": "Unfinished", "conditions": []}
         cluster.put(o2)
@@ -90,18 +93,18 @@ def writes(cluster):
 # ---------------------------------------------------------------- building and validation
 
 def params(**kw):
-    base = {k: None for k in M.argument_spec()}
+    base = {k: None for k in driver.argument_spec(M.KIND)}
     base.update(namespace="default", state="present", wait=True, wait_timeout=300)
     base.update(kw)
     return base
 
 
 def test_build_dataload():
-    body = M.build_dataload(params(name="warmup", dataset="cifar10", load_metadata=True,
-                                   paths=[{"path": "/hbase", "replicas": 2}, {"path": "/spark", "replicas": None}],
-                                   options={"atomic": True, "n": 3}, node_selector={"zone": "a"},
-                                   tolerations=[{"key": "gpu", "operator": "Exists"}], labels={"team": "ml"},
-                                   spec={"ttlSecondsAfterFinished": 600}))
+    body = M.KIND.build(params(name="warmup", dataset="cifar10", load_metadata=True,
+                               paths=[{"path": "/hbase", "replicas": 2}, {"path": "/spark", "replicas": None}],
+                               options={"atomic": True, "n": 3}, node_selector={"zone": "a"},
+                               tolerations=[{"key": "gpu", "operator": "Exists"}], labels={"team": "ml"},
+                               spec={"ttlSecondsAfterFinished": 600}))
     assert body["apiVersion"] == "data.fluid.io/v1alpha1" and body["kind"] == "DataLoad"
     assert body["metadata"] == {"name": "warmup", "namespace": "default", "labels": {"team": "ml"}}
     assert body["spec"] == {
@@ -116,11 +119,12 @@ def test_build_dataload():
 
 
 def test_validation_names_fields():
-    errors = M.validate(params(name="Warm_Up", dataset=None, wait_timeout=0,
-                               paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
-                               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"}))
+    p = params(name="Warm_Up", dataset=None, wait_timeout=0,
+               paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
+               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"})
+    errors = M.KIND.validate_item(p, p)
     fields = [e.split(":", 1)[0] for e in errors]
-    for f in ("name", "wait_timeout", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
+    for f in ("name", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
               "spec.loadMetadata", "spec.dataset", "spec.policy"):
         assert f in fields, (f, errors)
 
@@ -128,12 +132,16 @@ def test_validation_names_fields():
 def test_validate_paths_against_mounts():
     ds = bound_dataset()
     ok = params(name="w", dataset="cifar10", paths=[{"path": "/"}, {"path": "/hbase"}, {"path": "/spark/data"}])
-    assert M.validate_paths(ok, ds) == []
+
+    def check(p, dataset):
+        return validate.paths_under(p["paths"], fluid.dataset_dirs(dataset), "Dataset default/cifar10")
+
+    assert check(ok, ds) == []
     bad = params(name="w", dataset="cifar10", paths=[{"path": "/hbasex"}])
-    [err] = M.validate_paths(bad, ds)
+    [err] = check(bad, ds)
     assert err.startswith("paths[0].path:") and "/hadoop, /spark, /hbase" in err
     ds["spec"]["mounts"][0]["path"] = "/"
-    assert M.validate_paths(bad, ds) == []  # a mount at the root: any path may exist
+    assert check(bad, ds) == []  # a mount at the root: any path may exist
 
 
 # ---------------------------------------------------------------- the module
@@ -273,3 +281,25 @@ def test_fluid_not_installed(run_module):
 
 def test_operation_failure_without_details():
     assert "no reason" in O.operation_failure({"status": {"phase": "Failed"}})
+
+
+def test_paths_take_plain_strings(run_module, cluster):
+    r = run_module(M, dict(BASE, paths=["/spark", {"path": "/hbase", "replicas": 2}]), cluster)
+    assert not r.failed, r.get("msg")
+    assert r["target"] == [{"path": "/spark"}, {"path": "/hbase", "replicas": 2}]
+    bad = run_module(M, dict(BASE, name="other", paths=[["/spark"], {"path": "/x", "size": 1},
+                                                        {"path": "/y", "replicas": 1.5}, {"path": "/z", "replicas": "2"}]),
+                     cluster)
+    assert bad.failed and bad["msg"].startswith("Invalid options (nothing was changed)")
+    assert "paths[0]: ['/spark'] is not a path" in bad["msg"] and "paths[1]: " in bad["msg"]
+    assert "paths[2].replicas: 1.5 is not a whole number" in bad["msg"] and "paths[3]" not in bad["msg"]
+    assert "{path: /spark, replicas: 1}" in bad["msg"]
+
+
+def test_docs_say_that_without_paths_the_whole_dataset_is_loaded():
+    import yaml
+
+    doc = yaml.safe_load(M.DOCUMENTATION)
+    text = " ".join(doc["options"]["paths"]["description"])
+    assert "the whole Dataset" in text and "loads nothing" not in text
+    assert doc["options"]["paths"]["elements"] == "raw"

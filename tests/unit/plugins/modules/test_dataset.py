@@ -2,10 +2,10 @@
 import copy
 import json
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.modules import dataset as M
 
-from fakes import FakeCluster, bound_on_apply, obj
+from fakes import DATASET_FINALIZER, FakeCluster, bound_on_apply, obj
 
 GPU = "aliyun.accelerator/nvidia_name"
 V100 = "Tesla-V100-SXM2-16GB"
@@ -34,7 +34,7 @@ def item(**kw):
 # ---------------------------------------------------------------- building and validation
 
 def test_build_seed_dataset():
-    body = M.build_dataset(item(**copy.deepcopy(SEED)))
+    body = M.KIND.build(item(**copy.deepcopy(SEED)))
     assert body["apiVersion"] == "data.fluid.io/v1alpha1" and body["kind"] == "Dataset"
     assert body["metadata"] == {"name": "cifar10", "namespace": "default"}
     assert body["spec"]["mounts"] == [
@@ -48,7 +48,7 @@ def test_build_seed_dataset():
 
 
 def test_build_all_typed_fields_and_spec_merged_last():
-    body = M.build_dataset(item(
+    body = M.KIND.build(item(
         name="imagenet",
         mounts=[{"name": "in", "mount_point": "oss://b/in/", "path": "/data", "options": {"fs.oss.endpoint": "e", "n": 3, "b": True},
                  "encrypt_options": [{"name": "fs.oss.accessKeyId", "secret_name": "oss", "secret_key": "id"}],
@@ -80,14 +80,14 @@ def test_build_all_typed_fields_and_spec_merged_last():
 
 
 def test_validation_names_every_field_and_fix():
-    errs = M.validate_item(item(
+    errs = M.KIND.validate_item(item(
         name="Cifar_10", namespace="Bad NS",
         mounts=[{"name": "a", "mount_point": "ftp://x/y"}, {"name": "a", "mount_point": "https://x/", "path": "rel"},
                 {"mount_point": "https://x/z"}],
         node_selector={"bad key!": "v"},
         node_affinity={"nodeSelectorTerms": []},
         tolerations=[{"key": "k", "operator": "Maybe"}],
-        labels={"ok": "bad value!"}))
+        labels={"ok": "bad value!"}), {})
     text = "\n".join(errs)
     for needle in ["name: 'Cifar_10'", "namespace: 'Bad NS'", "mounts[0].mount_point: the scheme ftp://",
                    "mounts[1].name: 'a' is already the name of mounts[0]", "mounts[1].path: 'rel' must be an absolute",
@@ -98,29 +98,29 @@ def test_validation_names_every_field_and_fix():
 
 
 def test_validation_mounts_required_unless_in_spec_and_conflicts():
-    assert any("a Dataset needs at least one mount" in e for e in M.validate_item(item(name="x", mounts=[])))
-    assert M.validate_item(item(name="x", spec={"mounts": [{"mountPoint": "https://x/"}]})) == []
-    errs = M.validate_item(item(name="x", mounts=[{"name": "a", "mount_point": "https://x/"}],
-                                node_selector={"a": "b"}, spec={"nodeAffinity": {}}))
+    assert any("a Dataset needs at least one mount" in e for e in M.KIND.validate_item(item(name="x", mounts=[]), {}))
+    assert M.KIND.validate_item(item(name="x", spec={"mounts": [{"mountPoint": "https://x/"}]}), {}) == []
+    errs = M.KIND.validate_item(item(name="x", mounts=[{"name": "a", "mount_point": "https://x/"}],
+                                node_selector={"a": "b"}, spec={"nodeAffinity": {}}), {})
     assert any("spec.nodeAffinity: also set by node_selector" in e for e in errs)
-    assert M.validate_item(item(name="x", state="absent")) == []
+    assert M.KIND.validate_item(item(name="x", state="absent"), {}) == []
 
 
 def test_expand_datasets_list():
-    params = {k: None for k in M.argument_spec()}
+    params = {k: None for k in driver.argument_spec(M.KIND)}
     params.update(namespace="team", state="present", datasets=[
         {"name": "a", "mounts": [{"name": "a", "mount_point": "https://x/a/"}]},
         {"name": "b", "namespace": "other", "state": "absent"},
         {"mounts": "not a list"},
         "nope",
     ])
-    items, errors = M.expand_items(params)
+    items, errors = driver.expand_items(M.KIND, params)
     assert [i["namespace"] for i in items[:2]] == ["team", "other"]
     assert items[1]["state"] == "absent"
     assert any(e.startswith("datasets[2]: ") and "name" in e for e in errors)
     assert any(e.startswith("datasets[3]: must be a mapping") for e in errors)
     params["mounts"] = [{"mount_point": "https://x/"}]
-    assert any(e.startswith("mounts: set it inside each item") for e in M.expand_items(params)[1])
+    assert any(e.startswith("mounts: set it inside each item") for e in driver.expand_items(M.KIND, params)[1])
 
 
 # ---------------------------------------------------------------- the module against the fake API server
@@ -137,7 +137,7 @@ def test_create_waits_for_bound_then_second_run_is_unchanged(run_module):
     assert d["ufs_total"] == "1.742GiB" and d["ufs_total_bytes"] == round(1.742 * 1024 ** 3)
     assert 0 <= d["wait_seconds"] < 5
     stored = c.objects[("Dataset", "default", "cifar10")]
-    assert stored["metadata"]["finalizers"] == [F.DATASET_FINALIZER]
+    assert stored["metadata"]["finalizers"] == [DATASET_FINALIZER]
     assert stored["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["key"] == GPU
 
     before = len(writes(c))
@@ -220,7 +220,7 @@ def test_absent_waits_for_finalizers_then_is_unchanged(run_module):
 def test_absent_timeout_names_the_pod_using_the_pvc(run_module):
     c = FakeCluster()
     ds = obj("Dataset", "default", "cifar10", spec={"mounts": [{"mountPoint": "https://x/"}]}, status={"phase": "Bound"})
-    ds["metadata"]["finalizers"] = [F.DATASET_FINALIZER]
+    ds["metadata"]["finalizers"] = [DATASET_FINALIZER]
     c.put(ds)  # no controller: the finalizer stays
     c.put(obj("Pod", "default", "nginx-0", spec={"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "cifar10"}}]},
               status={"phase": "Running"}))

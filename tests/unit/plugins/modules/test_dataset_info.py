@@ -300,3 +300,11 @@ def test_dataset_facts_pure():
     d = dataset("seed", "cifar10")
     facts = O.dataset_facts(copy.deepcopy(d))
     assert facts["cache_nodes"] is None and facts["pods"] is None and facts["runtime"] is None
+
+
+def test_docs_say_the_byte_counts_are_approximate():
+    import yaml
+
+    ret = yaml.safe_load(M.RETURN)["datasets"]["contains"]
+    assert "rounded" in " ".join(ret["cache_capacity"]["description"])
+    assert "approximate" in " ".join(ret["ufs_total"]["description"]).lower()

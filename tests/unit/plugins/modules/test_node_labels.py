@@ -3,8 +3,9 @@ node patches, label selectors and a runtime controller that places one worker pe
 import copy
 import json
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
-from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError, explain_status
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
+from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
+from ansible_collections.cloudnative.fluid.plugins.module_utils.errors import explain_status
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes, parse_bytes
 from ansible_collections.cloudnative.fluid.plugins.modules import node_labels as M
 
@@ -109,7 +110,7 @@ def seed_cluster(with_runtime=True, grows=True):
         rt = cluster.objects[("AlluxioRuntime", "default", "cifar10")]
         ds = cluster.objects[("Dataset", "default", "cifar10")]
         matching = [n for k, n in cluster.objects.items() if k[0] == "Node"
-                    and F.node_matches_selector(n, F.dataset_node_selector(ds))]
+                    and scheduling.node_matches_selector(n, scheduling.dataset_node_selector(ds))]
         ready = min(rt["spec"]["replicas"], len(matching)) if grows else 1
         cap = format_bytes(ready * parse_bytes("12Gi"), strip=False)
         status = {"masterPhase": "Ready", "workerPhase": "Ready" if ready == 2 else "PartialReady",
@@ -345,3 +346,15 @@ def test_result_is_json_serialisable(run_module):
     r = run_module(M, seed_args(wait_datasets=[{"name": "cifar10"}], wait=False), c, diff=True)
     json.dumps(r)
     assert r["datasets"][0]["workers_after"] == 1
+
+
+def test_namespace_option_is_the_default_of_wait_datasets(run_module):
+    """module_defaults for group/cloudnative.fluid.fluid may set namespace for every module of the group."""
+    c = seed_cluster()
+    r = run_module(M, {"names": [N194], "labels": {GPU: V100}, "namespace": "default",
+                       "wait_datasets": [{"name": "cifar10"}]}, c, check=True)
+    assert not r.failed, r.get("msg")
+    assert r["datasets"][0]["namespace"] == "default"
+    r = run_module(M, {"names": [N194], "labels": {GPU: V100}, "namespace": "elsewhere",
+                       "wait_datasets": [{"name": "cifar10"}]}, c, check=True)
+    assert r.failed and "wait_datasets[0]: Dataset elsewhere/cifar10 does not exist" in r["msg"]

@@ -1,7 +1,7 @@
 """cloudnative.fluid.runtime against the in-memory API server (tests/unit/fakes.py)."""
 import copy
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
+from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes, parse_bytes
 from ansible_collections.cloudnative.fluid.plugins.modules import runtime as M
 
@@ -53,7 +53,7 @@ def seed_cluster(gpu_nodes=1):
         ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
         dataset = cluster.objects.get(("Dataset", ns, name))
         nodes = [n for n in cluster.objects.values() if n["kind"] == "Node"
-                 and F.node_matches_selector(n, F.dataset_node_selector(dataset))]
+                 and scheduling.node_matches_selector(n, scheduling.dataset_node_selector(dataset))]
         replicas = o["spec"].get("replicas", 1)
         ready = min(replicas, len(nodes))
         per_worker = sum(parse_bytes(level["quota"]) for level in o["spec"].get("tieredstore", {}).get("levels", []))
@@ -74,7 +74,7 @@ def seed_cluster(gpu_nodes=1):
 # ---------------------------------------------------------------- building and validation
 
 def test_build_seed_runtime():
-    body = M.build_runtime(item(**copy.deepcopy(SEED)))
+    body = M.KIND.build(item(**copy.deepcopy(SEED)))
     assert body["kind"] == "AlluxioRuntime" and body["apiVersion"] == "data.fluid.io/v1alpha1"
     spec = body["spec"]
     assert spec["replicas"] == 2
@@ -89,38 +89,38 @@ def test_build_seed_runtime():
 def test_watermarks_are_written_as_given():
     levels = [{"medium": "MEM", "path": "/dev/shm", "quota": "2Gi", "high": 0.9999999, "low": 1e-7},
               {"medium": "SSD", "path": "/ssd", "quota": "1Gi", "high": 1, "low": 0}]
-    body = M.build_runtime(item(name="x", tiered_store=levels))
+    body = M.KIND.build(item(name="x", tiered_store=levels))
     got = [(lv["high"], lv["low"]) for lv in body["spec"]["tieredstore"]["levels"]]
     assert got == [("0.9999999", "1e-07"), ("1", "0")]
 
 
 def test_build_components_per_kind():
-    body = M.build_runtime(item(name="x", image="alluxio/alluxio", image_tag=2.9,
-                                worker={"node_selector": {"a": "b"}, "resources": {"requests": {"memory": "4Gi", "cpu": 1}},
-                                        "env": {"B": 2, "A": "x"}, "properties": {"p": True}},
-                                fuse={"image": "fluid/fuse", "image_tag": "v1"},
-                                spec={"fuse": {"args": ["fuse"]}, "data": {"replicas": 1}}))
+    body = M.KIND.build(item(name="x", image="alluxio/alluxio", image_tag=2.9,
+                             worker={"node_selector": {"a": "b"}, "resources": {"requests": {"memory": "4Gi", "cpu": 1}},
+                                     "env": {"B": 2, "A": "x"}, "properties": {"p": True}},
+                             fuse={"image": "fluid/fuse", "image_tag": "v1"},
+                             spec={"fuse": {"args": ["fuse"]}, "data": {"replicas": 1}}))
     spec = body["spec"]
     assert spec["alluxioVersion"] == {"image": "alluxio/alluxio", "imageTag": "2.9"}
     assert spec["worker"] == {"nodeSelector": {"a": "b"}, "resources": {"requests": {"memory": "4Gi", "cpu": "1"}},
                               "env": {"B": "2", "A": "x"}, "properties": {"p": "true"}}
     assert spec["fuse"] == {"image": "fluid/fuse", "imageTag": "v1", "args": ["fuse"]}  # spec merged in
     assert spec["data"] == {"replicas": 1}
-    juice = M.build_runtime(item(name="j", kind="JuiceFSRuntime", image="juicedata/juicefs-fuse",
-                                 worker={"env": {"B": "2", "A": "1"}}))
+    juice = M.KIND.build(item(name="j", kind="JuiceFSRuntime", image="juicedata/juicefs-fuse",
+                              worker={"env": {"B": "2", "A": "1"}}))
     assert juice["spec"]["juicefsVersion"]["image"] == "juicedata/juicefs-fuse"
     assert juice["spec"]["worker"]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
-    thin = M.build_runtime(item(name="t", kind="ThinRuntime", worker={"image": "w", "image_tag": "1"}))
+    thin = M.KIND.build(item(name="t", kind="ThinRuntime", worker={"image": "w", "image_tag": "1"}))
     assert thin["spec"]["worker"] == {"image": "w", "imageTag": "1"}
 
 
 def test_validation_names_fields_and_fixes():
-    errs = "\n".join(M.validate_item(item(
+    errs = "\n".join(M.KIND.validate_item(item(
         name="cifar10", replicas=-1,
         tiered_store=[{"medium": "MEM", "path": "dev/shm", "quota": "2GB", "high": 0.7, "low": 0.95},
                       {"medium": "MEM", "path": "/a,/b", "quota": "0", "high": 1.5, "low": None}],
         master={"image": "x"}, worker={"resources": {"requests": {"memory": "lots"}}, "env": {"A B": "1"}}),
-        wait_min_workers=3))
+        {"wait_min_workers": 3}))
     for needle in ["replicas: -1 must be 0 or more",
                    "tiered_store[0].path: 'dev/shm' must be an absolute directory",
                    "tiered_store[0].quota: '2GB' is not a Kubernetes quantity",
@@ -132,21 +132,21 @@ def test_validation_names_fields_and_fixes():
                    "worker.resources.requests.memory",
                    "worker.env: 'A B'"]:
         assert needle in errs, needle
-    errs = "\n".join(M.validate_item(item(name="x", replicas=2), wait_min_workers=3))
+    errs = "\n".join(M.KIND.validate_item(item(name="x", replicas=2), {"wait_min_workers": 3}))
     assert "wait_min_workers: 3 is more than replicas (2)" in errs
 
 
 def test_validation_per_kind_capabilities():
-    jindo = "\n".join(M.validate_item(item(name="j", kind="JindoRuntime", master={"jvm_options": ["-X"]})))
+    jindo = "\n".join(M.KIND.validate_item(item(name="j", kind="JindoRuntime", master={"jvm_options": ["-X"]})))
     assert "master.jvm_options: JindoRuntime takes no JVM options" in jindo
-    thin = "\n".join(M.validate_item(item(name="t", kind="ThinRuntime", master={}, image="x", properties={"a": "b"})))
+    thin = "\n".join(M.KIND.validate_item(item(name="t", kind="ThinRuntime", master={}, image="x", properties={"a": "b"})))
     assert "master: ThinRuntime has no master component" in thin
     assert "image: ThinRuntime has no runtime-wide image" in thin
     assert "properties: ThinRuntime has no spec.properties" in thin
-    juice = "\n".join(M.validate_item(item(name="j", kind="JuiceFSRuntime", worker={"properties": {"a": "b"}})))
+    juice = "\n".join(M.KIND.validate_item(item(name="j", kind="JuiceFSRuntime", worker={"properties": {"a": "b"}})))
     assert "worker.properties: JuiceFSRuntime has no properties" in juice
-    assert M.validate_item(item(**copy.deepcopy(SEED))) == []
-    conflict = "\n".join(M.validate_item(item(name="x", replicas=1, spec={"replicas": 2})))
+    assert M.KIND.validate_item(item(**copy.deepcopy(SEED))) == []
+    conflict = "\n".join(M.KIND.validate_item(item(name="x", replicas=1, spec={"replicas": 2})))
     assert "spec.replicas: also set by replicas" in conflict
 
 
@@ -226,13 +226,19 @@ def test_update_and_check_mode(run_module):
     assert c.objects[("AlluxioRuntime", "default", "cifar10")]["spec"]["tieredstore"]["levels"][0]["quota"] == "4Gi"
 
 
-def test_runtime_without_dataset_times_out_with_the_fix(run_module):
+def test_runtime_without_dataset_fails_at_once_with_the_fix(run_module):
+    """A runtime serves the Dataset of its own name: without one the wait could never end, so the task fails
+    before writing anything instead of waiting out its timeout."""
     c = FakeCluster()  # no controller, no dataset
-    r = run_module(M, {"name": "lonely", "replicas": 1, "wait_timeout": 1}, c)
-    assert r.failed
+    r = run_module(M, {"name": "lonely", "replicas": 1, "wait_timeout": 300}, c)
+    assert r.failed and "(nothing was changed)" in r["msg"]
     assert "No Dataset named lonely exists in namespace default" in r["msg"]
-    assert "No controller has reconciled AlluxioRuntime default/lonely: no status written" in r["msg"]
-    assert "check the alluxioruntime-controller Deployment in namespace fluid-system" in r["msg"]
+    assert "Create that Dataset first (cloudnative.fluid.dataset with name: lonely, namespace: default)" in r["msg"]
+    assert "controller" not in r["msg"]
+    assert [x for x in c.calls if x[0] in ("apply", "delete")] == []
+    # without waiting, the runtime may come first
+    r = run_module(M, {"name": "lonely", "replicas": 1, "wait": False}, c)
+    assert not r.failed and r["changed"] is True
 
 
 def test_many_runtimes_and_delete(run_module):
@@ -265,3 +271,26 @@ def test_secret_properties_are_masked(run_module):
                        "fuse": {"env": {"AWS_SECRET_ACCESS_KEY": "ALSOSECRET"}}}, c, diff=True)
     assert not r.failed
     assert "TOPSECRET42" not in repr(r) and "ALSOSECRET" not in repr(r)
+
+
+def test_empty_option_values_count_as_a_change(run_module):
+    """Fluid takes fuse options without a value (writeback: ""); adding them is a change, and they are written."""
+    c = seed_cluster()
+    run_module(M, dict(SEED, wait=False), c)
+    spec = {"fuse": {"options": {"writeback": "", "verbose": ""}}}
+    r = run_module(M, dict(SEED, wait=False, spec=spec), c, diff=True)
+    assert r["changed"] is True
+    assert r["diff"][0]["after"]["spec"]["fuse"]["options"] == {"writeback": "", "verbose": ""}
+    stored = c.objects[("AlluxioRuntime", "default", "cifar10")]
+    assert stored["spec"]["fuse"]["options"] == {"writeback": "", "verbose": ""}
+    again = run_module(M, dict(SEED, wait=False, spec=spec), c)
+    assert again["changed"] is False
+
+
+def test_quota_without_a_unit_warns(run_module):
+    c = seed_cluster()
+    levels = [{"medium": "MEM", "path": "/dev/shm", "quota": "2"}, {"medium": "SSD", "path": "/ssd", "quota": "2Gi"}]
+    r = run_module(M, {"name": "cifar10", "replicas": 1, "wait": False, "tiered_store": levels}, c)
+    assert not r.failed
+    [w] = [str(w) for w in r.get("warnings", []) if "quota" in str(w)]
+    assert "tiered_store[0].quota: '2' is only 2 byte(s)" in w and "e.g. 2Gi" in w
