@@ -1,5 +1,6 @@
 # cloudnative.fluid — two commands do everything on a fresh machine:
-#   make demo   the whole story on the embedded cluster (.work/), or $KUBECONFIG's cluster if set
+#   make demo   the whole demo on the embedded cluster (.work/), whatever $KUBECONFIG says;
+#               make demo DEMO_KUBECONFIG=~/.kube/config runs it on that cluster instead
 #   make test   every gate: unit, sanity, lint, integration and molecule on clusters of their own
 #               (.work-test/), never on make demo's cluster or $KUBECONFIG's
 #   make check  the everyday loop: unit, sanity, lint (no cluster)
@@ -17,7 +18,8 @@ include $(ROOT)/mk/collection.mk
 PYTEST := $(VENV)/bin/python -m pytest
 
 help:
-	@echo "make demo            seed story end to end (embedded cluster unless KUBECONFIG is set)"
+	@echo "make demo            the demo end to end on the embedded cluster (.work/), never on \$$KUBECONFIG's"
+	@echo "make demo DEMO_KUBECONFIG=~/.kube/config   the demo on that cluster (inventories/example)"
 	@echo "make test            every quality gate, on clusters of its own (.work-test/)"
 	@echo "make check           unit, sanity, lint: the quick loop"
 	@echo "make cluster-up|cluster-down|cluster-status|cluster-build"
@@ -55,19 +57,23 @@ molecule: venv collection-link
 	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) \
 	  FLUID_CLUSTER_WORKDIR=$${FLUID_CLUSTER_WORKDIR:-$(ROOT)/.work-test/molecule} molecule test
 
-# The seed's whole story. On $$KUBECONFIG's cluster when set (inventories/example), else on the
-# embedded cluster (inventories/local).
+# The whole demo (Fluid's original demo as playbooks): always on the embedded cluster
+# (inventories/local), whatever $$KUBECONFIG points at, unless asked for a cluster of your own:
+#   make demo DEMO_KUBECONFIG=~/.kube/config     (inventories/example, that kubeconfig)
+DEMO_KUBECONFIG ?=
+DEMO_KUBECONFIG_FILE = $(abspath $(patsubst ~/%,$(HOME)/%,$(strip $(DEMO_KUBECONFIG))))
 demo: venv collection-link
-ifdef KUBECONFIG
-	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
-	  -i inventories/example playbooks/site.yml -e k8s_kubeconfig=$(KUBECONFIG)
+ifneq ($(strip $(DEMO_KUBECONFIG)),)
+	@test -f "$(DEMO_KUBECONFIG_FILE)" || { echo "make demo: DEMO_KUBECONFIG=$(DEMO_KUBECONFIG): no such file"; exit 1; }
+	cd $(ROOT) && KUBECONFIG=$(DEMO_KUBECONFIG_FILE) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) \
+	  $(VENV)/bin/ansible-playbook -i inventories/example playbooks/site.yml -e k8s_kubeconfig=$(DEMO_KUBECONFIG_FILE)
 else
 	$(MAKE) cluster-up
-	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
+	cd $(ROOT) && env -u KUBECONFIG ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
 	  -i inventories/local playbooks/site.yml
 endif
 
-# Benchmarks (issue 10) on a cluster of their own (.work-bench, 1000 extra KWOK nodes), brought up
+# Benchmarks on a cluster of their own (.work-bench, 1000 extra KWOK nodes), brought up
 # and down by bench/run.py; writes bench/RESULTS.md. BENCH_ARGS: e.g. --runs 3 --only wait,labels
 FLUID_CLUSTER_WORKDIR_BENCH ?= $(ROOT)/.work-bench
 bench: venv collection-link

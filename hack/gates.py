@@ -2,8 +2,8 @@
 """Run the quality gates of `make test` / `make check`, concurrently where they share nothing,
 and end with a table of where the time went.
 
-    gates.py test         unit, sanity, lint, changelog-lint, then the integration lanes and molecule
-    gates.py check        unit, sanity, lint, changelog-lint (no cluster): the everyday loop
+    gates.py test         the static gates beside the cluster build, then the integration lanes and molecule
+    gates.py check        the static gates (no cluster): unit, sanity, lint, changelog-lint, galaxy-importer
     gates.py integration  only the integration lanes
 
 Each integration lane runs its test files on an embedded cluster of its own
@@ -150,7 +150,7 @@ def check_lanes():
 def plan(what):
     unit = make("unit", PYTEST_ADDOPTS="--junitxml=%s" % os.path.join(WORK, "junit-unit.xml"))
     unit.junit = [os.path.join(WORK, "junit-unit.xml")]
-    static = [unit, make("sanity"), make("lint"), make("changelog-lint")]
+    static = [unit, make("sanity"), make("lint"), make("changelog-lint"), make("galaxy-importer")]
     if what == "check":
         return static  # all at once: nothing else competes for the cores
     # one after the other, beside the cluster build and the lanes

@@ -1,4 +1,5 @@
-# Collection gates (venv, unit, sanity, lint, changelog-lint). Included by the top-level Makefile.
+# Collection gates (venv, unit, sanity, lint, changelog-lint, galaxy-importer). Included by the
+# top-level Makefile.
 # Every target fails (non-zero) on any failure; pytest's "no tests collected" (exit 5) fails too.
 
 # Where Ansible finds this collection: ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) (a symlink to
@@ -33,7 +34,7 @@ sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", "-q"] + args))
 endef
 export GET_PIP_STANDIN
 
-.PHONY: venv collection-link unit sanity lint changelog-lint
+.PHONY: venv collection-link unit sanity lint changelog-lint galaxy-importer
 venv: $(VENV)/.done
 $(VENV)/.done: requirements.txt requirements-dev.txt hack/versions.env
 	$(PY) -m venv $(VENV)
@@ -67,3 +68,48 @@ lint: venv collection-link
 
 changelog-lint: venv
 	cd $(ROOT) && $(VENV)/bin/antsibull-changelog lint
+
+# What Galaxy runs on upload: galaxy-importer (pinned in requirements-dev.txt) on the tarball that
+# `ansible-galaxy collection build` makes. Its configuration is written here, so that it needs no
+# container engine (RUN_ANSIBLE_TEST = False: ansible-test sanity is `make sanity`) and no network
+# (ansible-lint --offline), and keeps its temporary files under .cache/galaxy-importer/.
+# Galaxy's importer has ansible-core and the uploaded collection, no other collection: with
+# ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False, ansible-doc and ansible-lint here do not see the
+# collections of the venv's `ansible` package (kubernetes.core) either. So a doc fragment of
+# another collection fails here as on Galaxy, and ansible-lint warns about kubernetes.core's
+# modules (unknown-module) as Galaxy's does.
+# The importer exits 0 although it logged errors (for example module docs ansible-doc cannot
+# load); this target fails on any ERROR line too. Its log: .cache/galaxy-importer/importer.log.
+GALAXY_IMPORTER_DIR := $(ROOT)/.cache/galaxy-importer
+define GALAXY_IMPORTER_CFG
+[galaxy-importer]
+LOG_LEVEL_MAIN = INFO
+RUN_ANSIBLE_TEST = False
+ANSIBLE_TEST_LOCAL_IMAGE = False
+LOCAL_IMAGE_DOCKER = False
+INFRA_OSD = False
+RUN_ANSIBLE_DOC = True
+RUN_ANSIBLE_LINT = True
+OFFLINE_ANSIBLE_LINT = True
+RUN_FLAKE8 = False
+CHECK_CHANGELOG = True
+CHECK_REQUIRED_TAGS = False
+REQUIRE_V1_OR_GREATER = False
+ANSIBLE_LOCAL_TMP = $(GALAXY_IMPORTER_DIR)/ansible-tmp
+TMP_ROOT_DIR = $(GALAXY_IMPORTER_DIR)/tmp
+endef
+export GALAXY_IMPORTER_CFG
+
+galaxy-importer: venv
+	@set -euo pipefail; d=$(GALAXY_IMPORTER_DIR); \
+	rm -rf $$d; mkdir -p $$d/build $$d/tmp $$d/ansible-tmp; \
+	printf '%s\n' "$$GALAXY_IMPORTER_CFG" > $$d/galaxy-importer.cfg; \
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $$d/build $(ROOT) >/dev/null; \
+	tarball=$$(ls $$d/build/cloudnative-fluid-*.tar.gz); echo "galaxy-importer: $$tarball"; \
+	cd $$d; rc=0; \
+	env PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False GALAXY_IMPORTER_CONFIG=$$d/galaxy-importer.cfg \
+	  $(VENV)/bin/python -m galaxy_importer.main "$$tarball" > $$d/importer.log 2>&1 || rc=$$?; \
+	cat $$d/importer.log; \
+	if [ $$rc -ne 0 ] || grep -q '^ERROR' $$d/importer.log; then \
+	  echo "galaxy-importer: FAILED (exit $$rc, $$(grep -c '^ERROR' $$d/importer.log || true) ERROR lines)"; exit 1; fi; \
+	echo "galaxy-importer: passed ($$(grep -c '^WARNING' $$d/importer.log || true) warnings)"
