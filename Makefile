@@ -14,7 +14,7 @@ CLUSTER := $(PY) $(ROOT)/hack/cluster/cluster.py
 
 include $(ROOT)/mk/collection.mk
 
-.PHONY: help cluster-build cluster-up cluster-down cluster-status tools-mod test check demo integration molecule bench
+.PHONY: ee ee-test help cluster-build cluster-up cluster-down cluster-status tools-mod test check demo integration molecule bench
 PYTEST := $(VENV)/bin/python -m pytest
 
 help:
@@ -80,9 +80,14 @@ bench: venv collection-link
 	cd $(ROOT) && FLUID_CLUSTER_WORKDIR=$(FLUID_CLUSTER_WORKDIR_BENCH) $(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 # Execution environment build context for AWX (building the image needs podman or docker).
+EE_CONTEXT ?= context
 ee: venv
-	rm -rf .cache/ee context && mkdir -p .cache/ee
+	rm -rf .cache/ee $(EE_CONTEXT) && mkdir -p .cache/ee
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .cache/ee $(ROOT) >/dev/null
 	mv .cache/ee/cloudnative-fluid-*.tar.gz .cache/ee/cloudnative-fluid.tar.gz
-	$(VENV)/bin/ansible-builder create -f execution-environment.yml --context context -v 2
-	@echo "context/ is ready: 'ansible-builder build -t cloudnative-fluid-ee' needs a container engine (none here)"
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml --context $(EE_CONTEXT) -v 2
+	@echo "$(EE_CONTEXT)/ is ready: 'ansible-builder build -t cloudnative-fluid-ee' needs a container engine (none here)"
+
+# The execution environment's build context, made in a temporary folder and checked (tests/ee).
+ee-test: venv
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/ee

@@ -690,8 +690,8 @@ def write_results(results, path):
               "Embedded cluster warm start (binaries cached): `cluster.py down` %s, then `cluster.py up` %s to Ready "
               "with %s nodes (the seed's)." % (S.fmt(wm.get("down_seconds")), S.fmt(wm.get("up_seconds")), wm.get("nodes", "-")), ""]
         goals.append(S.goal(st["rerun"]["changed"] == 0, "(4) site.yml re-run reports %d changed (goal 0)" % st["rerun"]["changed"]))
-    for key, text in (("wait_1", "(1) 1 dataset"), ("wait_50", "(1) 50 datasets"), ("labels", "(2) node labelling"), ("scale", "(3) many Datasets in one playbook"),
-                      ("site", "(4) site.yml re-run")):
+    for key, text in (("wait_1", "(1) 1 dataset"), ("wait_50", "(1) 50 datasets"), ("labels", "(2) node labelling"),
+                      ("scale", "(3) many Datasets in one playbook"), ("site", "(4) site.yml re-run")):
         if not results.get(key):
             goals.append(S.goal(None, text + " (see below)"))
     for name, err in (results.get("failed_sections") or {}).items():

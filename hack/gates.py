@@ -3,7 +3,7 @@
 and end with a table of where the time went.
 
     gates.py test         the static gates beside the cluster build, then the integration lanes and molecule
-    gates.py check        the static gates (no cluster): unit, sanity, lint, changelog-lint, galaxy-importer
+    gates.py check        the static gates (no cluster): unit, sanity, lint, changelog-lint, galaxy-importer, ee
     gates.py integration  only the integration lanes
 
 Each integration lane runs its test files on an embedded cluster of its own
@@ -91,8 +91,8 @@ class Gate(object):
         self.ended = time.time()
 
 
-def make(target, **env):
-    return Gate(target, [["make", "--no-print-directory", target]], clean_env(**env))
+def make(target, name=None, **env):
+    return Gate(name or target, [["make", "--no-print-directory", target]], clean_env(**env))
 
 
 def lane_args(name):
@@ -151,6 +151,7 @@ def plan(what):
     unit = make("unit", PYTEST_ADDOPTS="--junitxml=%s" % os.path.join(WORK, "junit-unit.xml"))
     unit.junit = [os.path.join(WORK, "junit-unit.xml")]
     static = [unit, make("sanity"), make("lint"), make("changelog-lint"), make("galaxy-importer")]
+    static.append(make("ee-test", name="ee"))  # the EE build context in a temporary folder (tests/ee)
     if what == "check":
         return static  # all at once: nothing else competes for the cores
     # one after the other, beside the cluster build and the lanes

@@ -65,6 +65,7 @@ sanity: venv
 
 lint: venv collection-link
 	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) ansible-lint --offline --profile production -c .ansible-lint
+	cd $(ROOT) && $(VENV)/bin/ruff check --no-cache hack bench tests molecule
 
 changelog-lint: venv
 	cd $(ROOT) && $(VENV)/bin/antsibull-changelog lint

@@ -117,7 +117,7 @@ class PlaybookRun:
     def __repr__(self):
         """The failed tasks first (pytest shows only the start of a long message)."""
         lines = self.stdout.splitlines()
-        fatal = [l for i, l in enumerate(lines) if "fatal:" in l or "FAILED!" in l]
+        fatal = [line for line in lines if "fatal:" in line or "FAILED!" in line]
         return "rc=%s stats=%s fatal: %s\n%s" % (self.rc, self.stats, " | ".join(fatal)[:3000],
                                                   self.stderr[-2000:])
 

@@ -102,10 +102,10 @@ def test_seed_story_with_real_fluid_controllers(kube, cluster, fluid, ns):
     bound_s = time.time() - t0
     # Fluid writes the runtime's counts, its cache states and the Dataset's sizes in separate
     # asynchronous updates: every value below is waited for, never read once after Bound
-    rt = kube.wait_for(("alluxioruntime", "-n", ns, "cifar10"),
-                       lambda r: r["status"]["cacheStates"]["cacheCapacity"] == "12.00GiB"
-                       and r["status"]["masterPhase"] == "Ready" and r["status"]["workerPhase"] == "PartialReady"
-                       and (r["status"]["desiredWorkerNumberScheduled"], r["status"]["workerNumberReady"]) == (2, 1))
+    kube.wait_for(("alluxioruntime", "-n", ns, "cifar10"),
+                  lambda r: r["status"]["cacheStates"]["cacheCapacity"] == "12.00GiB"
+                  and r["status"]["masterPhase"] == "Ready" and r["status"]["workerPhase"] == "PartialReady"
+                  and (r["status"]["desiredWorkerNumberScheduled"], r["status"]["workerNumberReady"]) == (2, 1))
     ds = kube.wait_for(("dataset", "-n", ns, "cifar10"),
                        lambda d: (d["status"].get("cacheStates") or {}).get("cacheCapacity") == "12.00GiB"
                        and d["status"].get("ufsTotal") == human(fixture_bytes())
