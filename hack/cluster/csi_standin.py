@@ -38,13 +38,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from alluxio_sim.kubeapi import KubeClient, KubeConfig, NotFound, core_path, group_path  # noqa: E402
+from alluxio_sim.kubeapi import (  # noqa: E402
+    KubeClient, KubeConfig, NotFound, core_path, group_path, run_forever, stderr_logger)
 
 CSI_DRIVER = "fuse.csi.fluid.io"                # pkg/common/volume.go CSIDriver
 FUSE_LABEL_PREFIX = "fluid.io/f-"               # pkg/common/label.go LabelAnnotationFusePrefix
@@ -293,40 +292,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     args = parser.parse_args(argv)
 
-    def log(msg: str) -> None:
-        sys.stderr.write("%s csi-node-standin: %s\n" % (time.strftime("%H:%M:%S"), msg))
-        sys.stderr.flush()
-
-    stop = {"now": False}
-
-    def on_signal(signum, frame):
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
+    log = stderr_logger("csi-node-standin")
     client = KubeClient(KubeConfig(os.path.abspath(args.kubeconfig), cert_dir=args.cert_dir))
     standin = StandIn(client, args.state_file, log=log)
     log("started (%d staged volume(s) from %s)" % (len(standin.staged), args.state_file or "no state file"))
-    last_error = ""
-    while True:
-        try:
-            standin.reconcile()
-            last_error = ""
-        except Exception as exc:  # API server restarting, a half-created object, ...: retry, never exit
-            text = "%s: %s" % (type(exc).__name__, exc)
-            if text != last_error:  # do not flood the log while the API is down
-                log("error (retrying): %s" % text)
-                last_error = text
-            if args.once:
-                return 1
-        if args.once or stop["now"]:
-            return 0
-        deadline = time.time() + args.interval
-        while time.time() < deadline and not stop["now"]:
-            time.sleep(min(0.2, args.interval))
-        if stop["now"]:
-            return 0
+    # any error (the API server restarting, a half-created object, ...) is retried, never fatal
+    return run_forever(standin.reconcile, log, interval=args.interval, once=args.once, errors=(Exception,))
 
 
 if __name__ == "__main__":

@@ -24,13 +24,12 @@ import argparse
 import json
 import os
 import re
-import signal
 import sys
-import time
 from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
-from alluxio_sim.kubeapi import KubeClient, KubeConfig, KubeError, NotFound  # noqa: E402
+from alluxio_sim.kubeapi import (  # noqa: E402
+    KubeClient, KubeConfig, NotFound, run_forever, stderr_logger)
 
 KWOK_GROUP = "/apis/kwok.x-k8s.io/v1alpha1"
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -139,39 +138,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     state_dir = os.path.abspath(args.state_dir)
     os.makedirs(state_dir, exist_ok=True)
 
-    def log(msg: str) -> None:
-        sys.stderr.write("%s exec-watcher: %s\n" % (time.strftime("%H:%M:%S"), msg))
-        sys.stderr.flush()
-
-    stop = {"now": False}
-
-    def on_signal(signum, frame):
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
+    log = stderr_logger("exec-watcher")
     client = KubeClient(KubeConfig(kubeconfig, cert_dir=state_dir))
-    last_error = ""
-    while True:
-        try:
-            result = reconcile(client, state_dir, kubeconfig, log=log, dry_run=args.dry_run)
-            if args.dry_run:
-                print(json.dumps({"apiVersion": "v1", "kind": "List", "items": result}, indent=2))
-            last_error = ""
-        except KubeError as exc:
-            if str(exc) != last_error:  # do not flood the log while the API is down
-                log("error: %s" % exc)
-                last_error = str(exc)
-            if args.once:
-                return 1
-        if args.once or args.dry_run or stop["now"]:
-            return 0
-        deadline = time.time() + args.interval
-        while time.time() < deadline and not stop["now"]:
-            time.sleep(min(0.2, args.interval))
-        if stop["now"]:
-            return 0
+    if args.dry_run:
+        result = reconcile(client, state_dir, kubeconfig, log=log, dry_run=True)
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": result}, indent=2))
+        return 0
+    return run_forever(lambda: reconcile(client, state_dir, kubeconfig, log=log), log, interval=args.interval,
+                       once=args.once)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,14 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
+import sys
 import tempfile
+import time
 import urllib.parse
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 
 class KubeError(Exception):
@@ -376,3 +379,45 @@ def group_path(group: str, version: str, namespace: Optional[str], resource: str
     if name:
         path += "/" + name
     return path
+
+
+def stderr_logger(tag: str) -> Callable[[str], None]:
+    """A log function writing `HH:MM:SS <tag>: <msg>` lines to stderr (the supervisor's log file)."""
+    def log(msg: str) -> None:
+        sys.stderr.write("%s %s: %s\n" % (time.strftime("%H:%M:%S"), tag, msg))
+        sys.stderr.flush()
+    return log
+
+
+def run_forever(step: Callable[[], None], log: Callable[[str], None], interval: float = 1.0, once: bool = False,
+                errors: Tuple[type, ...] = (KubeError,)) -> int:
+    """The loop of the cluster's watchers: step() every `interval` seconds until SIGTERM or SIGINT.
+
+    An error in `errors` (the API server restarting, say) is logged once while it repeats and retried,
+    never fatal; with `once`, one pass and its outcome as the exit code."""
+    stop = {"now": False}
+
+    def on_signal(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    last_error = ""
+    while True:
+        try:
+            step()
+            last_error = ""
+        except errors as exc:
+            text = "%s: %s" % (type(exc).__name__, exc)
+            if text != last_error:  # do not flood the log while the API is down
+                log("error (retrying): %s" % text)
+                last_error = text
+            if once:
+                return 1
+        if once or stop["now"]:
+            return 0
+        deadline = time.time() + interval
+        while time.time() < deadline and not stop["now"]:
+            time.sleep(min(0.2, interval))
+        if stop["now"]:
+            return 0
