@@ -56,8 +56,9 @@ def clean_env(**extra):
 
 
 class Gate(object):
-    def __init__(self, name, cmds, env=None, after=(), timeout=None, junit=None):
+    def __init__(self, name, cmds, env=None, after=(), timeout=None, junit=None, cleanup=None):
         self.name, self.cmds, self.env, self.after = name, cmds, env or clean_env(), list(after)
+        self.cleanup = cleanup  # a command run after a failure (a lane's cluster must not outlive it)
         self.timeout, self.junit = timeout, junit
         self.started = self.ended = None
         self.rc = None
@@ -88,6 +89,11 @@ class Gate(object):
                     break
             else:
                 self.rc = 0
+            if self.rc != 0 and self.cleanup:
+                out.write("$ %s  (after the failure)\n" % " ".join(self.cleanup))
+                out.flush()
+                subprocess.run(self.cleanup, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, timeout=300, check=False)
         self.ended = time.time()
 
 
@@ -120,7 +126,9 @@ def lane_gate(name, after):
         # the last test brings this lane's cluster down and checks that nothing of it is left
         pytest + ["-m", "teardown", "--junitxml", junit + ".down", os.path.join(INTEGRATION, TEARDOWN)],
     ]
-    return Gate("integration-" + name, cmds, env, after=after, timeout=LANE_TIMEOUT, junit=[junit, junit + ".down"])
+    down = [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "down"]
+    return Gate("integration-" + name, cmds, env, after=after, timeout=LANE_TIMEOUT, junit=[junit, junit + ".down"],
+                cleanup=down)
 
 
 def collect(args):
@@ -162,6 +170,7 @@ def plan(what):
     molecule = make("molecule", FLUID_CLUSTER_WORKDIR=os.path.join(WORK, "molecule"))
     molecule.after = [build.name]
     molecule.timeout = LANE_TIMEOUT
+    molecule.cleanup = [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "down"]
     if what == "integration":
         return [build] + lanes
     return [build] + static + lanes + [molecule]
