@@ -26,6 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -260,12 +261,26 @@ def read_pid(name):
         return None
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# Ports of a cluster's components come from below the kernel's ephemeral range (32768-60999 by
+# default): a component that restarts (the API server in a fault test, the controller-manager
+# after losing its lease) must get its port back, and an ephemeral port is soon taken by some
+# client connection on a busy machine ("bind: address already in use").
+PORT_RANGE = (20000, 32000)
+
+
+def free_port(taken=()):
+    """A port free on 127.0.0.1, outside the ephemeral range (clusters start one at a time: ports_lock)."""
+    for _ in range(500):
+        port = random.randint(*PORT_RANGE)
+        if port in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    sys.exit("no free port in %d-%d on 127.0.0.1" % PORT_RANGE)
 
 
 # --------------------------------------------------------------------------- config
@@ -299,6 +314,16 @@ def exec_docs():
     return docs
 
 
+def component_ports():
+    """kwokctl's port options, each a distinct free port of PORT_RANGE."""
+    names = ("kubeApiserverPort", "etcdPort", "etcdPeerPort", "kubeControllerManagerPort", "kubeSchedulerPort",
+             "kwokControllerPort")
+    ports = {}
+    for name in names:
+        ports[name] = free_port(taken=set(ports.values()))
+    return ports
+
+
 def write_kwokctl_config(lay):
     conf = {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
@@ -306,7 +331,7 @@ def write_kwokctl_config(lay):
         "options": {
             "runtime": "binary",
             "bindAddress": "127.0.0.1",
-            "kubeApiserverPort": free_port(),
+            **component_ports(),
             "kubeVersion": lay.pins["KUBERNETES_VERSION"],
             "kubeApiserverBinary": lay.tool("kube-apiserver"),
             "kubeControllerManagerBinary": lay.tool("kube-controller-manager"),
@@ -463,9 +488,11 @@ def ensure_supervisor(lay):
                          start_new_session=True, cwd=ROOT)
     with open(os.path.join(RUN, "supervisor.pid"), "w") as fh:
         fh.write(str(p.pid))
-    # wait until it reported its children once
-    deadline = time.time() + 15
-    while time.time() < deadline and not os.path.exists(os.path.join(RUN, "supervisor.json")):
+    # wait until it reported its children once (its first pass starts the fixtures server)
+    deadline = time.time() + 120
+    while not os.path.exists(os.path.join(RUN, "supervisor.json")):
+        if time.time() > deadline or not pid_alive(p.pid):
+            sys.exit("the supervisor did not start in 120 s; see %s" % os.path.join(LOGS, "supervisor.log"))
         time.sleep(0.2)
 
 
@@ -859,19 +886,26 @@ class KubeletStandIn(object):
 
     def __init__(self, lay):
         self.lay = lay
-        self.restarts = {}
+        self.restarts = {}  # name -> restarts in the cluster's life (cluster-status shows them)
+        self.failures = {}  # name -> restarts since it last ran a minute: the back-off
+        self.started = {}
         self.last_start = 0.0
 
     def poll(self):
+        now = time.time()
         down = [n for n in self.NAMES if proc_state(component_pid(n)) in (None, "Z")]
+        for n in self.NAMES:
+            if n not in down and now - self.started.get(n, 0) > 60:
+                self.failures[n] = 0
         if not down or not os.path.isdir(CLUSTER_DIR):
             return
-        tries = max(self.restarts.get(n, 0) for n in down)
-        if time.time() - self.last_start < min(30, 2 ** tries):
-            return  # back off
-        self.last_start = time.time()
+        if now - self.last_start < min(30, 2 ** max(self.failures.get(n, 0) for n in down)):
+            return  # back off, as the kubelet does
+        self.last_start = now
         for n in down:
             self.restarts[n] = self.restarts.get(n, 0) + 1
+            self.failures[n] = self.failures.get(n, 0) + 1
+            self.started[n] = now
         log("[supervisor] %s exited; starting it again (kwokctl start cluster)" % ", ".join(down))
         with ports_lock():  # not beside another `kwokctl start cluster` (restart-component)
             kwokctl(self.lay, "start", "cluster", "--timeout", "60s", capture=True, check=False)
