@@ -52,10 +52,10 @@ integration: venv collection-link
 	$(VENV)/bin/python hack/gates.py integration
 
 # molecule: destroy, create (the cluster tool), converge (site.yml), idempotence, verify, destroy,
-# on its own cluster (FLUID_CLUSTER_WORKDIR, default .work-test/molecule).
+# on its own cluster (FLUID_CLUSTER_WORKDIR, relative to this folder, default .work-test/molecule).
 molecule: venv collection-link
 	cd $(ROOT) && PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) \
-	  FLUID_CLUSTER_WORKDIR=$${FLUID_CLUSTER_WORKDIR:-$(ROOT)/.work-test/molecule} molecule test
+	  FLUID_CLUSTER_WORKDIR=$${FLUID_CLUSTER_WORKDIR:-.work-test/molecule} molecule test
 
 # The whole demo (Fluid's original demo as playbooks): always on the embedded cluster
 # (inventories/local), whatever $$KUBECONFIG points at, unless asked for a cluster of your own:

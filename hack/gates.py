@@ -167,7 +167,7 @@ def plan(what):
         b.after = [a.name]
     build = Gate("cluster-build", [[sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "build"]])
     lanes = [lane_gate(name, after=[build.name]) for name in LANES]
-    molecule = make("molecule", FLUID_CLUSTER_WORKDIR=os.path.join(WORK, "molecule"))
+    molecule = make("molecule", FLUID_CLUSTER_WORKDIR=os.path.relpath(os.path.join(WORK, "molecule"), ROOT))
     molecule.after = [build.name]
     molecule.timeout = LANE_TIMEOUT
     molecule.cleanup = [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "down"]

@@ -41,7 +41,8 @@ from gen_gomod import pins  # the one reader of hack/versions.env
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CACHE = os.environ.get("FLUID_CLUSTER_CACHE", os.path.join(ROOT, ".cache"))
-WORK = os.environ.get("FLUID_CLUSTER_WORKDIR", os.path.join(ROOT, ".work"))
+# the cluster's folder; a relative FLUID_CLUSTER_WORKDIR is relative to the repository
+WORK = os.path.join(ROOT, os.environ.get("FLUID_CLUSTER_WORKDIR") or ".work")
 NAME = "fluid"
 KWOK_HOME = os.path.join(WORK, "kwok")
 CLUSTER_DIR = os.path.join(KWOK_HOME, "clusters", NAME)
