@@ -48,8 +48,10 @@ PLURALS = {
 RUNTIME_KINDS = ("AlluxioRuntime", "JindoRuntime", "JuiceFSRuntime", "ThinRuntime")
 # Every runtime kind Fluid 1.0 has; a Dataset binds to the runtime of its own name, of any of these.
 ALL_RUNTIME_KINDS = RUNTIME_KINDS + ("GooseFSRuntime", "EFCRuntime", "VineyardRuntime")
-# Runtimes without a master component (ThinRuntime has only workers and fuses).
-RUNTIMES_WITHOUT_MASTER = ("ThinRuntime",)
+# Runtimes without a master: JuiceFS's engine never writes a master phase (its CheckMasterReady
+# returns true, pkg/ddc/juicefs/master.go), and Thin's FUSE DaemonSet stands where a master would
+# (pkg/ddc/thin/master.go).
+RUNTIMES_WITHOUT_MASTER = ("JuiceFSRuntime", "ThinRuntime")
 
 # What each runtime kind's spec has (Fluid 1.0 api/v1alpha1/*runtime_types.go): the field of its
 # image, its components, whether they take JVM options and properties, env as a map or a list of
@@ -245,16 +247,48 @@ def runtime_components(obj):
     return {"master": comp("master"), "worker": comp("worker"), "fuse": comp("fuse")}
 
 
-def runtime_ready(obj, kind="AlluxioRuntime", min_workers=None):
-    """True when the runtime's master is Ready (if it has one) and enough workers are ready.
+def _disabled(obj, component):
+    return bool((((obj.get("spec") or {}).get(component)) or {}).get("disabled"))
 
-    min_workers defaults to spec.replicas (all workers); 0 means the master alone is enough.
+
+def runtime_has_workers(obj, kind):
+    """Whether Fluid deploys workers for this runtime: ThinRuntime only with spec.worker.enabled
+    (pkg/ddc/thin/util.go), Jindo and EFC unless spec.worker.disabled."""
+    worker = ((obj or {}).get("spec") or {}).get("worker") or {}
+    if kind == "ThinRuntime":
+        return bool(worker.get("enabled"))
+    return not worker.get("disabled")
+
+
+def runtime_ready(obj, kind="AlluxioRuntime", min_workers=None):
+    """Whether the runtime is ready as Fluid v1.0.8 means it before it binds the Dataset
+    (pkg/ddc/base/setup.go runs SetupMaster, CheckMasterReady, SetupWorkers, CheckWorkersReady,
+    CheckAndUpdateRuntimeStatus; phases from pkg/utils/kubeclient/statefulset.go):
+
+    * a master (Alluxio, GooseFS, Vineyard, EFC, and Jindo unless spec.master.disabled): phase Ready
+      with all its replicas ready (pkg/ddc/<engine>/status.go needs every master);
+    * JuiceFS has no master and Thin has its FUSE DaemonSet instead: their setup is done once
+      status.setupDuration is written (pkg/ddc/juicefs/status.go, pkg/ddc/thin/status.go; Thin
+      writes fusePhase Ready with it);
+    * workers: at least min_workers ready (default spec.replicas; 0 needs none) and the worker phase
+      Ready or PartialReady; a runtime without workers (Thin without spec.worker.enabled, a disabled
+      Jindo or EFC worker) needs none.
     """
     if obj is None:
         return False
-    comps = runtime_components(obj)
-    if kind not in RUNTIMES_WITHOUT_MASTER and comps["master"]["phase"] != RUNTIME_READY:
-        return False
+    st, comps = status_of(obj), runtime_components(obj)
+    if kind in RUNTIMES_WITHOUT_MASTER:
+        if not st.get("setupDuration"):
+            return False
+        if kind == "ThinRuntime" and comps["fuse"]["phase"] != RUNTIME_READY:
+            return False
+    elif not (kind == "JindoRuntime" and _disabled(obj, "master")):
+        if comps["master"]["phase"] != RUNTIME_READY:
+            return False
+        if comps["master"]["ready"] < comps["master"]["desired"]:
+            return False
+    if not runtime_has_workers(obj, kind):
+        return True
     if min_workers is None:
         min_workers = int(((obj.get("spec") or {}).get("replicas")) or 0)
     if min_workers <= 0:

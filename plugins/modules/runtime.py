@@ -240,16 +240,20 @@ options:
     type: dict
   wait_for:
     description:
-      - What O(wait) waits for. V(ready) is the runtime's master C(Ready) (ThinRuntime has none) and at least
-        O(wait_min_workers) workers ready. V(bound) is V(ready) and, in addition, the Dataset of the same name
-        in phase C(Bound).
+      - What O(wait) waits for. V(ready) is the runtime ready as Fluid decides it before it binds the Dataset,
+        for each kind. AlluxioRuntime and JindoRuntime (unless its master is disabled) need every master ready.
+        JuiceFSRuntime has no master and ThinRuntime has its FUSE DaemonSet instead; both are ready once Fluid has
+        finished setting them up (C(status.setupDuration) written). All kinds also need at least
+        O(wait_min_workers) workers ready, except a ThinRuntime without C(spec.worker.enabled) (Fluid deploys no
+        worker for it).
+      - V(bound) is V(ready) and, in addition, the Dataset of the same name in phase C(Bound).
     type: str
     choices: [ready, bound]
     default: ready
   wait_min_workers:
     description:
       - How many ready workers count as ready. Defaults to all of them (the runtime's C(spec.replicas)); V(0) waits
-        for the master only.
+        for the master only (for JuiceFSRuntime and ThinRuntime, for Fluid's set-up to finish).
     type: int
 seealso:
   - module: cloudnative.fluid.dataset
@@ -528,6 +532,10 @@ class Runtime(driver.Kind):
 
     def warnings(self, item):
         out = []
+        if (item["state"] == "present" and item.get("kind") == "ThinRuntime" and item.get("replicas")
+                and not ((item.get("spec") or {}).get("worker") or {}).get("enabled")):
+            out.append("%sreplicas: a ThinRuntime gets workers only with spec.worker.enabled: true; without it Fluid "
+                       "deploys none and the wait does not count them" % item["prefix"])
         for i, level in enumerate((item.get("tiered_store") or []) if item["state"] == "present" else []):
             size = parse_quantity(level["quota"])
             if 0 < size < SMALL_QUOTA:

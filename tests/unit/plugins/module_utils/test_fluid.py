@@ -30,10 +30,61 @@ def test_runtime_ready_counts_workers():
     assert not F.runtime_ready(None)
     not_ready = seed_runtime(dict(SEED_RUNTIME_STATUS, masterPhase="NotReady"))
     assert not F.runtime_ready(not_ready, min_workers=0)
-    # ThinRuntime has no master: workers alone decide
-    thin = obj("ThinRuntime", "default", "t", spec={"replicas": 1},
-               status={"workerPhase": "Ready", "workerNumberReady": 1})
-    assert F.runtime_ready(thin, kind="ThinRuntime")
+
+
+# Runtime status as Fluid v1.0.8 writes it (samples of hack/notes/fluid-runtimes.md, section 1.3).
+JUICEFS_BOUND = {"valueFile": "jfsdemo-juicefs-values", "masterPhase": "", "workerPhase": "Ready",
+                 "desiredWorkerNumberScheduled": 1, "currentWorkerNumberScheduled": 1, "workerNumberReady": 1,
+                 "desiredMasterNumberScheduled": 0, "currentMasterNumberScheduled": 0, "masterNumberReady": 0,
+                 "fusePhase": "Ready", "fuseReason": "Fuses are ready", "desiredFuseNumberScheduled": 0,
+                 "fuseNumberReady": 0, "setupDuration": "48s",
+                 "cacheStates": {"cacheCapacity": "40.00GiB", "cached": "", "cachedPercentage": ""}}
+JUICEFS_PARTIAL = dict(JUICEFS_BOUND, workerPhase="PartialReady", desiredWorkerNumberScheduled=3, workerNumberReady=1)
+JUICEFS_SETTING_UP = {"workerPhase": "NotReady", "desiredWorkerNumberScheduled": 1, "workerNumberReady": 0}
+THIN_BOUND = {"valueFile": "nfs-demo-thin-values", "masterPhase": "", "workerPhase": "",
+              "desiredWorkerNumberScheduled": 0, "workerNumberReady": 0, "fusePhase": "Ready",
+              "fuseReason": "Fuses are ready", "desiredFuseNumberScheduled": 0, "fuseNumberReady": 0,
+              "setupDuration": "6s", "cacheStates": {"cacheCapacity": "N/A", "cached": "N/A"}}
+
+
+def test_juicefs_has_no_master_and_is_ready_once_set_up():
+    bound = obj("JuiceFSRuntime", "default", "jfsdemo", spec={"replicas": 1}, status=JUICEFS_BOUND)
+    assert F.runtime_ready(bound, kind="JuiceFSRuntime")  # masterPhase stays "": not a reason to wait
+    partial = obj("JuiceFSRuntime", "default", "jfsdemo", spec={"replicas": 3}, status=JUICEFS_PARTIAL)
+    assert not F.runtime_ready(partial, kind="JuiceFSRuntime")  # all 3 workers by default
+    assert F.runtime_ready(partial, kind="JuiceFSRuntime", min_workers=1)
+    setting_up = obj("JuiceFSRuntime", "default", "jfsdemo", spec={"replicas": 1}, status=JUICEFS_SETTING_UP)
+    assert not F.runtime_ready(setting_up, kind="JuiceFSRuntime", min_workers=0)  # no setupDuration yet
+    assert not F.runtime_ready(obj("JuiceFSRuntime", "default", "j", spec={}, status={}), kind="JuiceFSRuntime")
+
+
+def test_thin_needs_its_fuse_and_workers_only_when_enabled():
+    bound = obj("ThinRuntime", "default", "nfs-demo", spec={"profileName": "nfs"}, status=THIN_BOUND)
+    assert F.runtime_ready(bound, kind="ThinRuntime")
+    # replicas without worker.enabled: Fluid deploys no worker, so none is awaited
+    assert F.runtime_ready(obj("ThinRuntime", "default", "n", spec={"replicas": 2}, status=THIN_BOUND),
+                           kind="ThinRuntime")
+    enabled = obj("ThinRuntime", "default", "n", spec={"replicas": 1, "worker": {"enabled": True}}, status=THIN_BOUND)
+    assert not F.runtime_ready(enabled, kind="ThinRuntime")
+    enabled["status"] = dict(THIN_BOUND, workerPhase="Ready", desiredWorkerNumberScheduled=1, workerNumberReady=1)
+    assert F.runtime_ready(enabled, kind="ThinRuntime")
+    # nothing written yet (the status before Fluid did anything) is not ready, whatever replicas says
+    assert not F.runtime_ready(obj("ThinRuntime", "default", "n", spec={}, status={}), kind="ThinRuntime")
+
+
+def test_masters_must_all_be_ready():
+    st = dict(SEED_RUNTIME_STATUS, desiredMasterNumberScheduled=3, masterNumberReady=2)
+    for kind in ("AlluxioRuntime", "GooseFSRuntime", "VineyardRuntime", "EFCRuntime", "JindoRuntime"):
+        rt = obj(kind, "default", "r", spec={"replicas": 2}, status=st)
+        assert not F.runtime_ready(rt, kind=kind, min_workers=0), kind
+        rt["status"] = dict(st, masterNumberReady=3)
+        assert F.runtime_ready(rt, kind=kind, min_workers=1), kind
+
+
+def test_jindo_without_master_or_workers():
+    fuse_only = obj("JindoRuntime", "default", "j", spec={"master": {"disabled": True}, "worker": {"disabled": True}},
+                    status={"valueFile": "j-jindocache-values"})
+    assert F.runtime_ready(fuse_only, kind="JindoRuntime")
 
 
 def test_unknown_sizes_are_none():

@@ -294,3 +294,18 @@ def test_quota_without_a_unit_warns(run_module):
     assert not r.failed
     [w] = [str(w) for w in r.get("warnings", []) if "quota" in str(w)]
     assert "tiered_store[0].quota: '2' is only 2 byte(s)" in w and "e.g. 2Gi" in w
+
+
+def test_thin_replicas_without_enabled_workers_warns(run_module):
+    c = seed_cluster()
+    thin = {"name": "cifar10", "kind": "ThinRuntime", "replicas": 2, "wait": False, "spec": {"profileName": "nfs"}}
+    def thin_warnings(result):  # Ansible keeps one warning list per process: count, do not look for absence
+        return sum("a ThinRuntime gets workers only with spec.worker.enabled" in str(w)
+                   for w in result.get("warnings", []))
+
+    r = run_module(M, thin, c)
+    assert not r.failed
+    before = thin_warnings(r)
+    assert before >= 1
+    enabled = dict(thin, spec={"profileName": "nfs", "worker": {"enabled": True}})
+    assert thin_warnings(run_module(M, enabled, c)) == before
