@@ -315,6 +315,11 @@ def exec_docs():
     return docs
 
 
+LEADER_ELECTION = [{"key": "leader-elect", "value": "true"}, {"key": "leader-elect-lease-duration", "value": "30s"},
+                   {"key": "leader-elect-renew-deadline", "value": "20s"},
+                   {"key": "leader-elect-retry-period", "value": "4s"}]
+
+
 def component_ports():
     """kwokctl's port options, each a distinct free port of PORT_RANGE."""
     names = ("kubeApiserverPort", "etcdPort", "etcdPeerPort", "kubeControllerManagerPort", "kubeSchedulerPort",
@@ -349,9 +354,13 @@ def write_kwokctl_config(lay):
             # nodes are fake: reach their kubelet API (KWOK) at 127.0.0.1, never by name
             {"name": "kube-apiserver", "extraArgs": [
                 {"key": "kubelet-preferred-address-types", "value": "InternalIP"}]},
-            # kube-controller-manager and kube-scheduler keep their defaults, leader election
-            # included: as on a real cluster they exit when an API server outage outlasts their
-            # lease renewal, and the supervisor restarts them as a kubelet restarts static pods
+            # kube-controller-manager and kube-scheduler elect a leader, as on a real cluster: they
+            # exit when an API server outage outlasts their lease renewal (a fresh start, not
+            # minutes of back-off), and the supervisor restarts them as a kubelet restarts static
+            # pods. The lease is twice the default (30 s, renewed within 20 s) so that two busy
+            # cores starving the renewal for a few seconds do not make them exit.
+            {"name": "kube-controller-manager", "extraArgs": LEADER_ELECTION},
+            {"name": "kube-scheduler", "extraArgs": LEADER_ELECTION},
             # exec into a pod runs local commands found on kwok's PATH: the
             # Alluxio CLI simulator's `alluxio` comes first
             {"name": "kwok-controller", "extraArgs": [{"key": "node-ip", "value": "127.0.0.1"}],
@@ -865,12 +874,12 @@ def supervise(args):
 
     last_check = 0.0
     while not stopping:
-        try:
-            last_check = supervise_once(children, last_check, stopping)
-            kubelet.poll()
-        except Exception as e:  # a hiccup (API restarting, ...) must not end supervision
-            log("[supervisor] %s: %s" % (type(e).__name__, e))
-        report()
+        for step in (lambda: supervise_once(children, last_check, stopping), kubelet.poll):
+            try:
+                last_check = step() or last_check
+            except Exception as e:  # a hiccup (API restarting, ...) must not end supervision
+                log("[supervisor] %s: %s" % (type(e).__name__, e))
+            report()  # before the kubelet stand-in's restart, which may take a while
         time.sleep(0.5)
     for c in children:
         c.stop()
