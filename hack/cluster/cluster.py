@@ -256,10 +256,26 @@ def pid_alive(pid):
 
 
 def read_pid(name):
+    """The pid in WORK/run/<name>.pid, if that process is still this cluster's <name> (a pid file
+    left by a cluster that was not brought down may name a pid the system gave to another process)."""
     try:
-        return int(open(os.path.join(RUN, name + ".pid")).read().strip())
+        pid = int(open(os.path.join(RUN, name + ".pid")).read().strip())
+        cmdline = open("/proc/%d/cmdline" % pid, "rb").read().decode(errors="replace").split("\0")
+        cwd = os.readlink("/proc/%d/cwd" % pid)
     except (OSError, ValueError):
         return None
+    if name == "supervisor" and not ("supervise" in cmdline and cwd == ROOT and _env_of(pid) == WORK):
+        return None
+    return pid
+
+
+def _env_of(pid):
+    """FLUID_CLUSTER_WORKDIR in a process's environment ('' when unset or unreadable)."""
+    try:
+        env = open("/proc/%d/environ" % pid, "rb").read().decode(errors="replace").split("\0")
+    except OSError:
+        return ""
+    return next((e.split("=", 1)[1] for e in env if e.startswith("FLUID_CLUSTER_WORKDIR=")), "")
 
 
 # Ports of a cluster's components come from below the kernel's ephemeral range (32768-60999 by
@@ -495,7 +511,7 @@ def ensure_supervisor(lay):
     logf = open(os.path.join(LOGS, "supervisor.log"), "ab")
     p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "supervise"],
                          stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, cwd=ROOT)
+                         start_new_session=True, cwd=ROOT, env=dict(os.environ, FLUID_CLUSTER_WORKDIR=WORK))
     with open(os.path.join(RUN, "supervisor.pid"), "w") as fh:
         fh.write(str(p.pid))
     # wait until it reported its children once (its first pass starts the fixtures server)
