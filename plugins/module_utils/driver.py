@@ -24,7 +24,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import atexit
 import copy
+import gc
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
@@ -453,9 +455,23 @@ class Run(object):
             out = dict(results[0], changed=changed)
             if self.module._diff and changed:
                 out["diff"] = self.units[0].diff()
+        fast_teardown()
         if failure:
             self.module.fail_json(msg=failure, **out)
         self.module.exit_json(**out)
+
+
+def fast_teardown():
+    """Make the module process's exit cheap: at exit, freeze the garbage collector's objects.
+
+    After exit_json has printed the result, the controller still waits for the process to end, and
+    the interpreter's teardown with the kubernetes library loaded (thousands of classes) spends most
+    of its time in the final garbage collections over objects that the OS frees anyway. A frozen
+    object is skipped by those collections. Nothing else changes: AnsiballZ's own cleanup (its
+    ``finally`` and every other atexit handler) runs as before, and nothing is frozen before exit.
+    """
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def _raise(e):

@@ -34,6 +34,8 @@ MAX_NAMESPACED_STREAMS = 12
 MAX_WATCH_SECONDS = 290
 BACKOFF_START = 0.05
 BACKOFF_MAX = 1.0
+# How long a finished wait lets its stream threads end, all of them together.
+JOIN_GRACE = 0.05
 
 
 class Gone(Exception):
@@ -256,8 +258,10 @@ def wait_for(source, targets, timeout, clock=time.monotonic):
         cancel = getattr(source, "cancel", None)
         if cancel is not None:
             cancel(stop)
+        # One short grace for all streams together (they are daemon threads, woken by cancel()).
+        grace_end = time.monotonic() + JOIN_GRACE
         for th in threads:
-            th.join(0.05)
+            th.join(max(0.0, grace_end - time.monotonic()))
     if error is not None:
         raise error
     return WaitResult(all_done(), objects, dict(satisfied), clock() - start, reconnects[0])
