@@ -128,8 +128,9 @@ def module(monkeypatch):
             for r in RECORDS:
                 write(env[progress.ENV], r)
                 time.sleep(0.05)
-        if outcome["raise"]:
-            raise outcome["raise"]
+        error = outcome["raise"]
+        if isinstance(error, Exception):
+            raise error
         return copy.deepcopy(outcome["result"])
 
     monkeypatch.setattr(ActionBase, "_execute_module", execute)
