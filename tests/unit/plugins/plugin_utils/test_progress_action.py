@@ -117,7 +117,7 @@ def make(cls, local=True, no_log=False, async_val=0, environment=None):
 def module(monkeypatch):
     """A stand-in for the module run: records its environment, writes progress lines when asked."""
     seen = {"env": [], "cmd": []}
-    outcome = {"result": RESULT, "raise": None}
+    outcome = {"result": RESULT, "raise": ""}
 
     def execute(self, module_name=None, module_args=None, tmp=None, task_vars=None, persist_files=False,
                 delete_remote_tmp=None, wrap_async=False, ignore_unknown_opts=False):
@@ -128,9 +128,8 @@ def module(monkeypatch):
             for r in RECORDS:
                 write(env[progress.ENV], r)
                 time.sleep(0.05)
-        error = outcome["raise"]
-        if isinstance(error, Exception):
-            raise error
+        if outcome["raise"]:
+            raise RuntimeError(outcome["raise"])
         return copy.deepcopy(outcome["result"])
 
     monkeypatch.setattr(ActionBase, "_execute_module", execute)
@@ -178,7 +177,7 @@ def test_failures_pass_through(module):
 
 
 def test_an_exception_propagates_and_the_file_is_removed(module):
-    module["outcome"]["raise"] = RuntimeError("connection lost")
+    module["outcome"]["raise"] = "connection lost"
     with pytest.raises(RuntimeError, match="connection lost"):
         make(DatasetAction).run(task_vars={})
     assert not os.path.exists(module["env"][0][progress.ENV])
