@@ -19,6 +19,9 @@ options:
         the last object gets there. Dropped watch streams, expired resource versions (HTTP 410) and
         API server restarts are handled by reconnecting.
       - In check mode nothing is awaited.
+      - When the module runs on the controller (connection C(local)), a wait that lasts over 3 seconds prints
+        a line per change of what it waits for (phase, cache capacity, ready workers) as it happens, at
+        default verbosity; not with C(no_log) or C(async).
     type: bool
     default: true
   wait_timeout:

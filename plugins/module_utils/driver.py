@@ -30,6 +30,7 @@ import gc
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import progress
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
@@ -263,12 +264,14 @@ def gone(obj):
     return obj is None
 
 
-def wait(client, units, timeout, noun):
+def wait(client, units, timeout, noun, module=None):
     """Wait for every unit's targets at once, within one deadline; set each unit's ready,
-    wait_seconds and obj. Returns None, or the failure: a diagnosis of up to DIAGNOSE_MAX units."""
+    wait_seconds and obj. Returns None, or the failure: a diagnosis of up to DIAGNOSE_MAX units.
+    With the module, reports progress when the action plugin asked for it (module_utils.progress)."""
     targets = [t for u in units for t in u.targets]
+    reporter = progress.Reporter.for_module(module, units)
     try:
-        result = wait_for(client, targets, timeout)
+        result = wait_for(client, targets, timeout, progress=reporter.update if reporter else None)
     except WaitError as e:
         return "Waiting for %s failed: %s" % (noun, e)
     for u in units:
@@ -435,7 +438,7 @@ class Run(object):
         for u in self.units:
             u.targets = ([Target(u.kind, u.namespace, u.name, gone)] if u.state == "absent"
                          else self.kind.targets(u, params))
-        failure = wait(self.client, self.units, params["wait_timeout"], self.kind.noun + "s")
+        failure = wait(self.client, self.units, params["wait_timeout"], self.kind.noun + "s", self.module)
         for u in self.units:
             if failure is None and u.state == "present":
                 failure = self.kind.finished(self, u)

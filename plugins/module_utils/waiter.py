@@ -176,7 +176,7 @@ def _stream(source, scope, events, stop, clock, deadline):
             return
 
 
-def wait_for(source, targets, timeout, clock=time.monotonic):
+def wait_for(source, targets, timeout, clock=time.monotonic, progress=None):
     """Wait until every target's predicate holds at the same time, or ``timeout`` seconds pass.
 
     ``source`` provides ``list(kind, namespace, field_selector=None, with_version=True)`` ->
@@ -185,6 +185,9 @@ def wait_for(source, targets, timeout, clock=time.monotonic):
     stop=None)`` -> iterable of watch events ({'type': ..., 'object': {...}}); both raise
     ``Gone`` for 410 and ``Transient`` for failures worth a reconnect (module_utils.client's
     FluidClient does); an optional ``cancel(stop)`` closes the streams of a finished wait.
+    ``progress``, when given, is called after each list and event as ``progress(objects, satisfied,
+    seconds)``: the last seen object of each key listed so far, the keys that hold, seconds since
+    the start (module_utils.progress.Reporter.update); it must not raise.
     Returns a WaitResult; raises WaitError when a stream cannot go on.
     """
     start = clock()
@@ -248,11 +251,15 @@ def wait_for(source, targets, timeout, clock=time.monotonic):
                 if key in by_key:
                     objects[key] = None if etype == "DELETED" else obj
                     evaluate(key)
+                else:
+                    continue
             elif kind in ("relist", "reconnect"):
                 reconnects[0] += 1
             elif kind == "fatal":
                 error = msg[2]
                 break
+            if progress is not None and kind in ("list", "event"):
+                progress(dict((k, objects[k]) for k in known), satisfied, clock() - start)
     finally:
         stop.set()
         cancel = getattr(source, "cancel", None)

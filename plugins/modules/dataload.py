@@ -365,7 +365,7 @@ class DataLoad(driver.Kind):
         run.call(unit, "delete", run.client.delete, unit.kind, unit.namespace, unit.name)
         gone = driver.Unit(unit.kind, unit.namespace, unit.name, "absent", want="absent")
         gone.targets = [Target(unit.kind, unit.namespace, unit.name, driver.gone)]
-        failure = driver.wait(run.client, [gone], run.params["wait_timeout"], "DataLoads to be deleted")
+        failure = driver.wait(run.client, [gone], run.params["wait_timeout"], "DataLoads to be deleted", run.module)
         if failure:
             run.fail(failure)
         unit.obj = run.call(unit, "create", run.client.apply, unit.body)

@@ -611,7 +611,7 @@ def main():
         predict(watched, list(after.values()))
         if params["wait"] and not module.check_mode:
             failure = driver.wait(client, watched, params["wait_timeout"],
-                                  "datasets to reach the workers and cache the labelled nodes allow")
+                                  "datasets to reach the workers and cache the labelled nodes allow", module)
             for w in watched:
                 w.dataset = client.get(fluid.DATASET, w.namespace, w.name) or w.dataset
 
