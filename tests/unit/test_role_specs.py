@@ -1,0 +1,74 @@
+"""Every role: meta/argument_specs.yml and defaults/main.yml agree (each default in the spec equals the
+defaults file, each defaults entry is in the spec), every option is described, nested options are
+well formed, and every role takes the same cluster connection variables (k8s_*)."""
+import os
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLES_DIR = os.path.join(ROOT, "roles")
+ROLES = sorted(r for r in os.listdir(ROLES_DIR) if os.path.isdir(os.path.join(ROLES_DIR, r, "meta")))
+CONNECTION = {"k8s_kubeconfig": "str", "k8s_context": "str", "k8s_host": "str", "k8s_api_key": "str",
+              "k8s_ca_cert": "str", "k8s_validate_certs": "bool"}
+TYPES = {"str", "int", "float", "bool", "list", "dict", "raw", "path"}
+
+
+def load(role, *parts):
+    with open(os.path.join(ROLES_DIR, role, *parts)) as fh:
+        return yaml.safe_load(fh)
+
+
+def options(role):
+    return load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def test_every_role_is_checked():
+    assert {"alluxio_runtime", "automation_account", "datasets", "fluid", "gpu_node_labels"} <= set(ROLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_mirror_argument_specs(role):
+    defaults = load(role, "defaults", "main.yml") or {}
+    spec = options(role)
+    assert set(defaults) - set(spec) == set(), "in defaults/main.yml but not in meta/argument_specs.yml"
+    assert set(spec) - set(defaults) == set(), "in meta/argument_specs.yml but not in defaults/main.yml"
+    for name, opt in spec.items():
+        assert opt.get("default") == defaults[name], "%s: the spec's default differs from defaults/main.yml" % name
+
+
+def walk(spec, path):
+    for name, opt in spec.items():
+        where = "%s.%s" % (path, name) if path else name
+        yield where, opt
+        if "options" in opt:
+            assert opt.get("type") == "dict" or opt.get("elements") == "dict", \
+                "%s: nested options need type dict or elements dict" % where
+            for sub in walk(opt["options"], where):
+                yield sub
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_options_are_described_and_typed(role):
+    for where, opt in walk(options(role), ""):
+        assert opt.get("type", "str") in TYPES, where
+        if "." not in where:
+            assert opt.get("description"), "%s has no description" % where
+        if opt.get("type") == "list":
+            assert opt.get("elements"), "%s: a list needs elements" % where
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_one_connection_for_every_role(role):
+    spec = options(role)
+    for name, typ in CONNECTION.items():
+        assert name in spec, "%s does not take %s" % (role, name)
+        assert spec[name].get("type") == typ, name
+    assert spec["k8s_api_key"].get("no_log") is True
+    with open(os.path.join(ROLES_DIR, role, "tasks", "main.yml")) as fh:
+        main = yaml.safe_load(fh)
+    assert len(main) == 1 and "block" in main[0], "tasks/main.yml: one block that carries the module_defaults"
+    defaults = main[0]["module_defaults"]
+    assert defaults["group/cloudnative.fluid.fluid"] == "{{ __%s_connection }}" % role
+    connection = load(role, "vars", "main.yml")["__%s_connection" % role]
+    assert set(connection) == {"kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs"}
