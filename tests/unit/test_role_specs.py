@@ -72,3 +72,51 @@ def test_one_connection_for_every_role(role):
     assert defaults["group/cloudnative.fluid.fluid"] == "{{ __%s_connection }}" % role
     connection = load(role, "vars", "main.yml")["__%s_connection" % role]
     assert set(connection) == {"kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs"}
+
+
+def mirror(spec):
+    """What the role's nested options must share with a module's argument spec."""
+    out = {}
+    for name, opt in spec.items():
+        m = {"type": opt.get("type", "str")}
+        for k in ("elements", "choices"):
+            if opt.get(k) is not None:
+                m[k] = sorted(opt[k]) if k == "choices" else opt[k]
+        m["required"] = bool(opt.get("required"))
+        m["no_log"] = bool(opt.get("no_log"))
+        if opt.get("options"):
+            m["options"] = mirror(opt["options"])
+        out[name] = m
+    return out
+
+
+def module(name):
+    import importlib
+    return importlib.import_module("ansible_collections.cloudnative.fluid.plugins.modules." + name)
+
+
+def item_options(mod, drop):
+    import copy
+    spec = copy.deepcopy(module(mod).ITEM_SPEC)
+    for k in drop:
+        spec.pop(k)
+    spec["name"]["required"] = True  # an item of a list needs its name
+    return mirror(spec)
+
+
+def test_datasets_list_items_mirror_the_dataset_module():
+    opts = dict(options("datasets")["datasets_list"]["options"])
+    assert opts.pop("runtime")["type"] == "raw"  # a mapping of runtime settings, or false
+    # the role's datasets_state says present or absent for all
+    assert mirror(opts) == item_options("dataset", ["state"])
+    assert opts["secrets"]["options"]["string_data"]["no_log"] is True
+
+
+def test_alluxio_runtime_items_and_defaults_mirror_the_runtime_module():
+    spec = options("alluxio_runtime")
+    # the role declares AlluxioRuntimes only; alluxio_runtime_state says present or absent for all
+    assert mirror(spec["alluxio_runtime_runtimes"]["options"]) == item_options("runtime", ["state", "kind"])
+    runtime = module("runtime")
+    assert mirror(spec["alluxio_runtime_tiered_store"]["options"]) == mirror(runtime.LEVEL_SPEC)
+    for comp in ("master", "worker", "fuse"):
+        assert mirror(spec["alluxio_runtime_" + comp]["options"]) == mirror(runtime.COMPONENT_SPEC), comp
