@@ -2,6 +2,7 @@
 defaults file, each defaults entry is in the spec), every option is described, nested options are
 well formed, and every role takes the same cluster connection variables (k8s_*)."""
 import os
+import re
 
 import pytest
 import yaml
@@ -68,10 +69,18 @@ def test_one_connection_for_every_role(role):
     with open(os.path.join(ROLES_DIR, role, "tasks", "main.yml")) as fh:
         main = yaml.safe_load(fh)
     assert len(main) == 1 and "block" in main[0], "tasks/main.yml: one block that carries the module_defaults"
+    # per module (merged key by key over a play's group/cloudnative.fluid.fluid entry), every one of the role's
     defaults = main[0]["module_defaults"]
-    assert defaults["group/cloudnative.fluid.fluid"] == "{{ __%s_connection }}" % role
+    used = set()
+    for path in os.listdir(os.path.join(ROLES_DIR, role, "tasks")):
+        with open(os.path.join(ROLES_DIR, role, "tasks", path)) as fh:
+            used |= set(m for m in re.findall(r"^\s*-?\s*((?:cloudnative\.fluid|kubernetes\.core)\.[a-z_]+):", fh.read(), re.M)
+                        if m != "kubernetes.core.helm_template")  # helm_template renders offline
+    assert used <= set(defaults), used - set(defaults)
+    assert set(defaults.values()) == {"{{ __%s_connection }}" % role}
     connection = load(role, "vars", "main.yml")["__%s_connection" % role]
-    assert set(connection) == {"kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs"}
+    for option in ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs"):
+        assert "'%s':" % option in connection, option
 
 
 def mirror(spec):
