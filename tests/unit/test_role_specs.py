@@ -45,8 +45,7 @@ def walk(spec, path):
         if "options" in opt:
             assert opt.get("type") == "dict" or opt.get("elements") == "dict", \
                 "%s: nested options need type dict or elements dict" % where
-            for sub in walk(opt["options"], where):
-                yield sub
+            yield from walk(opt["options"], where)
 
 
 @pytest.mark.parametrize("role", ROLES)
