@@ -116,12 +116,12 @@ ROWS = [
     row("role-datasets-runtime-bad-quantity", "role:datasets", {"datasets_namespace": NS, "datasets_list": [
         {"name": "r", "mounts": [{"name": "d", "mount_point": URL}],
          "runtime": {"tiered_store": [{"medium": "MEM", "path": "/dev/shm", "quota": "2Gx"}]}}]},
-        ["datasets_list[0].runtime.tiered_store[0].quota: 2Gx is not a Kubernetes quantity", "e.g. 2Gi"],
+        ["datasets_list[0].runtime.tiered_store[0].quota: '2Gx' is not a Kubernetes quantity", "e.g. 2Gi"],
         preflight="Assert the runtime inputs"),
     row("role-alluxio-runtime-bad-quantity", "role:alluxio_runtime", {
         "alluxio_runtime_namespace": NS, "alluxio_runtime_runtimes": [{"name": "r"}],
         "alluxio_runtime_tiered_store": [{"medium": "MEM", "path": "/dev/shm", "quota": "2Gx"}]},
-        ["alluxio_runtime_tiered_store[0].quota: 2Gx is not a Kubernetes quantity", "e.g. 2Gi"],
+        ["alluxio_runtime_tiered_store[0].quota: '2Gx' is not a Kubernetes quantity", "e.g. 2Gi"],
         preflight="Assert the runtime inputs"),
     row("role-gpu-node-labels-bad-key", "role:gpu_node_labels", {"gpu_node_labels_label_key": "bad key!"},
         ["gpu_node_labels_label_key: bad key! is not a valid label key", "e.g. aliyun.accelerator/nvidia_name"],
