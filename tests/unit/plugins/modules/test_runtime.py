@@ -299,6 +299,7 @@ def test_quota_without_a_unit_warns(run_module):
 def test_thin_replicas_without_enabled_workers_warns(run_module):
     c = seed_cluster()
     thin = {"name": "cifar10", "kind": "ThinRuntime", "replicas": 2, "wait": False, "spec": {"profileName": "nfs"}}
+
     def thin_warnings(result):  # Ansible keeps one warning list per process: count, do not look for absence
         return sum("a ThinRuntime gets workers only with spec.worker.enabled" in str(w)
                    for w in result.get("warnings", []))
