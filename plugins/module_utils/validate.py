@@ -215,6 +215,25 @@ def resources(field, value):
     return errors
 
 
+# A quota below this is most likely a forgotten unit (2 is two bytes).
+SMALL_QUOTA = 1024 ** 2
+
+
+def runtime_warnings(item):
+    """Runtime inputs Fluid accepts that are most likely mistakes, as warnings naming the field."""
+    p, out = item["prefix"], []
+    if (item.get("kind") == "ThinRuntime" and item.get("replicas")
+            and not ((item.get("spec") or {}).get("worker") or {}).get("enabled")):
+        out.append("%sreplicas: a ThinRuntime gets workers only with spec.worker.enabled: true; without it Fluid "
+                   "deploys none and the wait does not count them" % p)
+    for i, level in enumerate(item.get("tiered_store") or []):
+        size = parse_quantity(level["quota"])
+        if 0 < size < SMALL_QUOTA:
+            out.append("%stiered_store[%d].quota: %r is only %s byte(s) of cache; a number without a unit is "
+                       "bytes. Write the unit, e.g. %sGi" % (p, i, level["quota"], size, level["quota"]))
+    return out
+
+
 def tiered_store(p, levels):
     """A runtime's tiered_store levels (prefix p): media once, absolute paths, quotas, watermarks."""
     errors, media = [], {}

@@ -428,13 +428,10 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
-from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import parse_quantity
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
 COMPONENTS = fluid.RUNTIME_COMPONENTS
 KINDS = fluid.RUNTIME_SPECS
-# A quota below this is most likely a forgotten unit (2 is two bytes).
-SMALL_QUOTA = 1024 ** 2
 
 LEVEL_SPEC = dict(
     medium=dict(type="str", required=True, choices=["MEM", "SSD", "HDD"]),
@@ -531,17 +528,7 @@ class Runtime(driver.Kind):
                          if item.get(opt) is not None and caps["version"] is None]
 
     def warnings(self, item):
-        out = []
-        if (item["state"] == "present" and item.get("kind") == "ThinRuntime" and item.get("replicas")
-                and not ((item.get("spec") or {}).get("worker") or {}).get("enabled")):
-            out.append("%sreplicas: a ThinRuntime gets workers only with spec.worker.enabled: true; without it Fluid "
-                       "deploys none and the wait does not count them" % item["prefix"])
-        for i, level in enumerate((item.get("tiered_store") or []) if item["state"] == "present" else []):
-            size = parse_quantity(level["quota"])
-            if 0 < size < SMALL_QUOTA:
-                out.append("%stiered_store[%d].quota: %r is only %s byte(s) of cache; a number without a unit is "
-                           "bytes. Write the unit, e.g. %sGi" % (item["prefix"], i, level["quota"], size, level["quota"]))
-        return out
+        return validate.runtime_warnings(item) if item["state"] == "present" else []
 
     def build(self, item):
         kind = item["kind"]
