@@ -125,7 +125,7 @@ requirements:
 """
 
 EXAMPLES = r"""
-# The seed's 200M hbase file read in 1m11s the first time: load /hbase into the cache first.
+# In Fluid's original demo a 200M hbase file took 1m11s to read the first time: load /hbase into the cache first.
 - name: Warm the hbase directory of cifar10
   cloudnative.fluid.dataload:
     name: cifar10-warmup

@@ -234,7 +234,7 @@ requirements:
 """
 
 EXAMPLES = r"""
-# The seed demo: one Dataset of three web directories, cached only on the node with a V100 GPU.
+# Fluid's original demo: one Dataset of three web directories, cached only on the node with a V100 GPU.
 # It stays NotBound until its runtime exists, so do not wait here (see cloudnative.fluid.runtime).
 - name: Dataset cifar10 (three https mounts, cached on the V100 node)
   cloudnative.fluid.dataset:

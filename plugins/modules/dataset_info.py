@@ -93,7 +93,7 @@ requirements:
 """
 
 EXAMPLES = r"""
-# The seed's "total size and cache are observable": one Dataset.
+# "Total size and cache are observable" (Fluid's original demo): one Dataset.
 - name: Read cifar10
   cloudnative.fluid.dataset_info:
     name: cifar10
@@ -109,7 +109,7 @@ EXAMPLES = r"""
   vars:
     ds: "{{ info.datasets[0] }}"
 
-# Why is the second nginx pod Pending? (the seed's step 10)
+# Why is the second nginx pod Pending? (step 10 of Fluid's original demo)
 - name: Pending pods and the scheduler's reason
   ansible.builtin.debug:
     msg: "{{ item.name }}: {{ item.reason }}"

@@ -17,7 +17,7 @@ description:
   - Sets (O(state=present)) or removes (O(state=absent)) O(labels) on every node selected by O(names),
     O(label_selector) and O(gpu), in one task.
   - A Dataset's node affinity decides where Fluid may run its cache workers. Labelling more nodes with the
-    label it asks for (in the seed demo C(aliyun.accelerator/nvidia_name=Tesla-V100-SXM2-16GB)) lets the
+    label it asks for (in Fluid's original demo C(aliyun.accelerator/nvidia_name=Tesla-V100-SXM2-16GB)) lets the
     runtime place more workers, so the cache grows (12GiB to 24GiB with a second node), and lets pods that
     mount the Dataset schedule there.
   - Each node that needs a change gets one JSON merge patch of C(metadata.labels) holding only the keys of
@@ -180,9 +180,9 @@ requirements:
 """
 
 EXAMPLES = r"""
-# The seed demo, steps 11-13: the GPU label goes on every GPU node, so the cifar10 runtime gets a second
+# Fluid's original demo, steps 11-13: the GPU label goes on every GPU node, so the cifar10 runtime gets a second
 # worker and its cache grows from 12GiB to 24GiB. The node's own GPU product is used when GPU feature
-# discovery published it, else the seed's value.
+# discovery published it, else the demo's value.
 - name: Label every GPU node for Fluid and wait for the cifar10 cache to widen
   cloudnative.fluid.node_labels:
     gpu: true
@@ -203,7 +203,7 @@ EXAMPLES = r"""
       {% for d in gpu_labels.datasets %}{{ d.namespace }}/{{ d.name }}: cache {{ d.cache_capacity_before }}
       -> {{ d.cache_capacity_after }}, workers {{ d.workers_before }} -> {{ d.workers_after }} {% endfor %}
 
-# The seed's one-node step, by name (kubectl label node cn-hongkong.172.31.136.194 ...)
+# The demo's one-node step, by name (kubectl label node cn-hongkong.172.31.136.194 ...)
 - name: Label one node by name
   cloudnative.fluid.node_labels:
     names:

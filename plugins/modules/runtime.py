@@ -269,7 +269,7 @@ requirements:
 """
 
 EXAMPLES = r"""
-# The seed demo's runtime: two workers, 2Gi of memory and 10Gi of SSD each, watermarks 0.95/0.7.
+# The runtime of Fluid's original demo: two workers, 2Gi of memory and 10Gi of SSD each, watermarks 0.95/0.7.
 # Only one node carries the GPU label at first, so one worker is ready (PartialReady) and the cache
 # is 12GiB; wait for the Dataset to be Bound with that one worker.
 - name: AlluxioRuntime cifar10
