@@ -8,8 +8,9 @@ that action, with two hooks). When the module runs on the controller (a ``local`
 also with ``delegate_to: localhost``), the task is not ``no_log`` and not ``async``, it creates an
 empty file, names it in the module's environment (``CLOUDNATIVE_FLUID_PROGRESS``; the module's
 waiter appends a JSON line per change, see module_utils/progress.py) and, while the module runs,
-a thread tails the file and prints each line with ``Display().display()`` -- at default
-verbosity, so also in an AWX job's output. Lines appear only once the wait has lasted
+a thread tails the file and prints each line with ``Display().display()`` on stderr -- at
+default verbosity, so also in an AWX job's output, and never inside a stdout callback's output
+(the json callback's stays one JSON document). Lines appear only once the wait has lasted
 QUIET_SECONDS (then those held back come first), so a task that finds everything ready stays
 silent. The module's result is returned untouched; on any other connection nothing changes.
 """
@@ -34,6 +35,12 @@ POLL_SECONDS = 0.5
 display = Display()
 
 
+def show_on_stderr(msg):
+    """Progress goes to stderr: stdout stays the stdout callback's alone (the json callback's output
+    must stay one JSON document); a terminal and an AWX job show both."""
+    display.display(msg, stderr=True)
+
+
 def format_line(prefix, record):
     """The printed text of one record of the progress file ({"t": seconds, "msg": text})."""
     return "%s: %s" % (prefix, record["msg"])
@@ -46,7 +53,7 @@ class Tail(object):
         self.path, self.prefix, self.clock = path, prefix, clock
         self.quiet = QUIET_SECONDS if quiet is None else quiet
         self.poll = POLL_SECONDS if poll is None else poll
-        self.show = show or display.display
+        self.show = show or show_on_stderr
         self.offset, self.partial, self.held, self.first = 0, "", [], None
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="fluid-progress")

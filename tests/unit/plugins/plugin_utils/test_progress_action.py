@@ -181,3 +181,9 @@ def test_an_exception_propagates_and_the_file_is_removed(module):
     with pytest.raises(RuntimeError, match="connection lost"):
         make(DatasetAction).run(task_vars={})
     assert not os.path.exists(module["env"][0][progress.ENV])
+
+
+def test_progress_lines_go_to_stderr_not_into_the_stdout_callbacks_output(capsys):
+    progress.show_on_stderr("cloudnative.fluid.dataset: default/cifar10 NotBound -> Bound after 27 s, done")
+    out, err = capsys.readouterr()
+    assert out == "" and "NotBound -> Bound" in err
