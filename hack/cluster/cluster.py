@@ -855,8 +855,12 @@ def supervise(args):
         Child("dataset-controller", [os.path.join(lay.fluid_dir, "dataset-controller"), "start",
                                      "--development=false", "--metrics-addr=127.0.0.1:0"],
               fluid_env, ready=crds_ready),
+        # bitmap: Fluid's collision-free host-port policy (chart value runtime.alluxio.portAllocatePolicy;
+        # default random). On two nodes, random ports shared by two runtimes left a worker pinned to
+        # one node Pending for good ("didn't have free ports"); documented in the README.
         Child("alluxioruntime-controller", [os.path.join(lay.fluid_dir, "alluxioruntime-controller"), "start",
-                                            "--development=false", "--metrics-addr=127.0.0.1:0"],
+                                            "--development=false", "--metrics-addr=127.0.0.1:0",
+                                            "--port-allocate-policy=bitmap"],
               fluid_env, ready=crds_ready),
     ]
     # gives each Alluxio master pod a KWOK Exec that routes `alluxio ...` to the simulator
