@@ -21,6 +21,8 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?\Z")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?\Z")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://(.*)\Z")
+# an NFS export as Fluid's ThinRuntime NFS profile mounts it: <host>:/<path> (addons/nfs in Fluid)
+_NFS_EXPORT = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:/\S*\Z")
 _INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 
 NODE_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
@@ -98,6 +100,8 @@ def labels(field, mapping, values=True):
 def mount_point(field, value, schemes=fluid.MOUNT_SCHEMES):
     value = str(value or "")
     m = _SCHEME.match(value)
+    if not m and _NFS_EXPORT.match(value) and value.split(":", 1)[0] not in schemes:  # not a typo of <scheme>://
+        return []
     if not m:
         return ["%s: %r is not a URL; write <scheme>://<location>, e.g. https://mirrors.example.com/data/ or "
                 "pvc://my-claim/subdir (schemes: %s)" % (field, value, ", ".join(s + "://" for s in schemes))]

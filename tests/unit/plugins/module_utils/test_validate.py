@@ -20,7 +20,9 @@ def test_resource_names_rejected_with_field_and_fix(name):
 
 @pytest.mark.parametrize("url", [
     "https://downloads.apache.org/hbase/2.2.5/", "http://x/y", "s3://bucket/p", "oss://b/", "hdfs://nn:8020/data",
-    "pvc://my-claim/sub", "local:///mnt/data", "juicefs:///", "dataset://ns/name"])
+    "pvc://my-claim/sub", "local:///mnt/data", "juicefs:///", "dataset://ns/name",
+    # NFS exports as Fluid's ThinRuntime NFS profile mounts them
+    "192.168.1.2:/export", "nfs-server.example.com:/data/set1"])
 def test_mount_points_ok(url):
     assert V.mount_point("mounts[0].mount_point", url) == []
 
@@ -28,6 +30,7 @@ def test_mount_points_ok(url):
 @pytest.mark.parametrize("url,needle", [
     ("ftp://host/x", "scheme ftp://"),
     ("downloads.apache.org/hbase", "not a URL"),
+    ("https:/downloads.apache.org/hbase", "not a URL"),
     ("https://", "names no location"),
     ("pvc://Bad_Claim/x", "PVC name"),
     ("local://mnt/data", "absolute host path"),
