@@ -147,7 +147,8 @@ def build_groups(lay):
 
 
 # Fluid's controllers the supervisor runs: (binary name, package under github.com/fluid-cloudnative/fluid/cmd/)
-FLUID_BINARIES = [("dataset-controller", "dataset"), ("alluxioruntime-controller", "alluxio")]
+FLUID_BINARIES = [("dataset-controller", "dataset"), ("alluxioruntime-controller", "alluxio"),
+                  ("juicefsruntime-controller", "juicefs"), ("thinruntime-controller", "thin")]
 
 
 def build(args=None):
@@ -378,10 +379,12 @@ def write_kwokctl_config(lay):
             {"name": "kube-controller-manager", "extraArgs": LEADER_ELECTION},
             {"name": "kube-scheduler", "extraArgs": LEADER_ELECTION},
             # exec into a pod runs local commands found on kwok's PATH: the
-            # Alluxio CLI simulator's `alluxio` comes first
+            # simulators' commands come first (alluxio; juicefs, df, cat, ls, rm, mkdir: those
+            # pass through to the real command for pods no simulator answers for)
             {"name": "kwok-controller", "extraArgs": [{"key": "node-ip", "value": "127.0.0.1"}],
              "extraEnvs": [{"name": "PATH", "value": os.pathsep.join(
-                 [os.path.join(HERE, "alluxio_sim", "bin"), os.environ.get("PATH", "/usr/bin:/bin")])}]},
+                 [os.path.join(HERE, "alluxio_sim", "bin"), os.path.join(HERE, "juicefs_sim", "bin"),
+                  os.environ.get("PATH", "/usr/bin:/bin")])}]},
         ],
     }
     path = os.path.join(WORK, "kwokctl.yaml")
@@ -803,14 +806,14 @@ class Child:
 
 
 def fluid_crds_established(lay):
+    """Kinds of the data.fluid.io CRDs that are Established (empty when the API is not reachable)."""
     r = kubectl(lay, "get", "crd", "-o", "json", check=False, timeout=20)
     if r.returncode != 0:
-        return False
+        return set()
     crds = [c for c in json.loads(r.stdout)["items"] if c["spec"]["group"] == "data.fluid.io"]
-    names = {c["spec"]["names"]["kind"] for c in crds if any(
+    return {c["spec"]["names"]["kind"] for c in crds if any(
         cond["type"] == "Established" and cond["status"] == "True"
         for cond in (c.get("status") or {}).get("conditions") or [])}
-    return {"Dataset", "AlluxioRuntime", "DataLoad"} <= names
 
 
 def fluid_home(lay):
@@ -828,7 +831,6 @@ def fluid_home(lay):
 def supervise(args):
     lay = Layout()
     os.makedirs(LOGS, exist_ok=True)
-    sim = os.path.join(HERE, "alluxio_sim")
     # one port for the cluster's life: datasets keep its URL in their mount points
     port_file = os.path.join(RUN, "fixtures.port")
     try:
@@ -846,8 +848,20 @@ def supervise(args):
                      FLUID_SYNC_RETRY_DURATION="5s",
                      HOME=fluid_home(lay),
                      PATH=os.pathsep.join([lay.fluid_dir, lay.tools_dir, os.environ.get("PATH", "")]))
-    def crds_ready():
-        return fluid_crds_established(lay)
+    seen = {"at": 0.0, "kinds": set()}
+
+    def crds_of(*kinds):
+        """A child's readiness: its CRDs Established (one CRD list per supervisor pass)."""
+        def ready():
+            if time.time() - seen["at"] > 1:
+                seen["kinds"], seen["at"] = fluid_crds_established(lay), time.time()
+            return {"Dataset", "DataLoad"} | set(kinds) <= seen["kinds"]
+        return ready
+    crds_ready = crds_of("AlluxioRuntime")
+
+    # MOUNT_ROOT as the chart sets it (runtime.mountRoot): JuiceFS and Thin put their FUSE mount
+    # points under it, and its absence makes them fall back on paths the CSI plugin would not use
+    mount_root_env = dict(fluid_env, MOUNT_ROOT="/runtime-mnt")
 
     children = [
         Child("fixtures-server", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
@@ -862,11 +876,20 @@ def supervise(args):
                                             "--development=false", "--metrics-addr=127.0.0.1:0",
                                             "--port-allocate-policy=bitmap"],
               fluid_env, ready=crds_ready),
+        # the chart enables these with runtime.juicefs.enabled / runtime.thin.enabled (role fluid:
+        # fluid_runtimes_enabled); here they run whenever their CRDs are Established
+        Child("juicefsruntime-controller", [os.path.join(lay.fluid_dir, "juicefsruntime-controller"), "start",
+                                            "--development=false", "--metrics-addr=127.0.0.1:0",
+                                            "--port-allocate-policy=bitmap"],
+              mount_root_env, ready=crds_of("JuiceFSRuntime")),
+        Child("thinruntime-controller", [os.path.join(lay.fluid_dir, "thinruntime-controller"), "start",
+                                         "--development=false", "--metrics-addr=127.0.0.1:0"],
+              mount_root_env, ready=crds_of("ThinRuntime", "ThinRuntimeProfile")),
     ]
     # gives each Alluxio master pod a KWOK Exec that routes `alluxio ...` to the simulator
-    children.append(Child("alluxio-exec-watcher", [
-        sys.executable, os.path.join(sim, "exec_watcher.py"), "--kubeconfig", KUBECONFIG,
-        "--state-dir", os.path.join(WORK, "alluxio-sim"), "--interval", "1"], base_env))
+    children.append(Child("exec-watcher", [
+        sys.executable, os.path.join(HERE, "simlib", "exec_watcher.py"), "--kubeconfig", KUBECONFIG,
+        "--work-dir", WORK, "--interval", "1"], base_env))
     # labels a node fluid.io/f-<ns>-<dataset> while a pod there uses the Dataset's PVC, as Fluid's
     # CSI node plugin does on NodeStageVolume/NodeUnstageVolume: the FUSE DaemonSet selects that label
     children.append(Child("csi-node-standin", [

@@ -42,7 +42,7 @@ import sys
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from alluxio_sim.kubeapi import (  # noqa: E402
+from simlib.kubeapi import (  # noqa: E402
     KubeClient, KubeConfig, NotFound, core_path, group_path, run_forever, stderr_logger)
 
 CSI_DRIVER = "fuse.csi.fluid.io"                # pkg/common/volume.go CSIDriver

@@ -29,7 +29,8 @@ SIM_DIR = ROOT / "hack" / "cluster" / "alluxio_sim"
 FIXTURES = ROOT / "hack" / "cluster" / "fixtures"
 sys.path.insert(0, str(ROOT / "hack" / "cluster"))
 
-from alluxio_sim import exec_watcher, kubeapi, simulator, ufs_walker  # noqa: E402
+from alluxio_sim import simulator  # noqa: E402
+from simlib import exec_watcher, kubeapi, ufs_walker  # noqa: E402
 
 GiB = 1024 ** 3
 

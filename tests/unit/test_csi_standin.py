@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "hack" / "cluster"))
 
 import csi_standin as cs  # noqa: E402
-from alluxio_sim.kubeapi import NotFound  # noqa: E402
+from simlib.kubeapi import NotFound  # noqa: E402
 
 N194, N196 = "cn-hongkong.172.31.136.194", "cn-hongkong.172.31.136.196"
 

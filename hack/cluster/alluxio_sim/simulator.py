@@ -49,15 +49,11 @@ changes); every invocation is appended to ``invocations.log`` there.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import fcntl
 import io
 import json
-import math
 import os
 import posixpath
-import re
 import shlex
 import sys
 import time
@@ -65,12 +61,9 @@ import traceback
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
-try:  # package import (tests, bin/alluxio) or flat import
-    from . import ufs_walker
-    from .kubeapi import KubeClient, KubeError, NotFound, core_path, group_path
-except ImportError:  # pragma: no cover
-    import ufs_walker  # type: ignore
-    from kubeapi import KubeClient, KubeError, NotFound, core_path, group_path  # type: ignore
+from simlib import common, ufs_walker
+from simlib.common import pod_ready
+from simlib.kubeapi import KubeClient, KubeError, NotFound, core_path, group_path
 
 ALLUXIO_VERSION = "2.9.0"
 DATA_GROUP = ("data.fluid.io", "v1alpha1")
@@ -142,23 +135,12 @@ def alluxio_uptime(ms: int) -> str:
     return "%d day(s), %d hour(s), %d minute(s), and %d second(s)" % (days, hours, minutes, secs)
 
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
-_SUFFIX = {
-    None: 1, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-    "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
-}
-
-
 def parse_quantity(value: Any) -> int:
     """Kubernetes resource.Quantity -> bytes (rounded up, like Quantity.Value())."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, (int, float)):
-        return int(math.ceil(value))
-    m = _QUANTITY.match(str(value).strip())
-    if not m:
-        raise CliError("cannot parse quantity %r" % value)
-    return int(math.ceil(float(m.group(1)) * _SUFFIX[m.group(2)]))
+    try:
+        return common.parse_quantity(value)
+    except ValueError as exc:
+        raise CliError(str(exc))
 
 
 def norm_path(path: str) -> str:
@@ -239,15 +221,6 @@ class ApiCluster:
         return self._memo("dataloads", fetch)
 
 
-def pod_ready(pod: Dict[str, Any]) -> bool:
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
-
-
 def runtime_tiers(runtime: Optional[Dict[str, Any]]) -> List[Tuple[str, int]]:
     """[(tier alias, bytes per worker)] from spec.tieredstore.levels, MEM/SSD/HDD order."""
     tiers: Dict[str, int] = {}
@@ -297,36 +270,8 @@ def new_state(runtime_uid: str) -> Dict[str, Any]:
     }
 
 
-class StateStore:
-    def __init__(self, state_dir: str, namespace: str, runtime: str):
-        self.dir = os.path.join(state_dir, "runtimes", namespace)
-        os.makedirs(self.dir, exist_ok=True)
-        self.path = os.path.join(self.dir, runtime + ".json")
-        self.lock_path = self.path + ".lock"
-
-    @contextlib.contextmanager
-    def locked(self):
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def load(self) -> Optional[Dict[str, Any]]:
-        try:
-            with open(self.path, "r", encoding="utf-8") as fh:
-                data = json.load(fh)
-            return data if data.get("version") == STATE_VERSION else None
-        except (OSError, ValueError):
-            return None
-
-    def save(self, state: Dict[str, Any]) -> None:
-        tmp = self.path + ".tmp.%d" % os.getpid()
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+def StateStore(state_dir: str, namespace: str, runtime: str) -> common.StateStore:
+    return common.StateStore(state_dir, namespace, runtime, STATE_VERSION)
 
 
 # ---------------------------------------------------------------------------
