@@ -5,15 +5,16 @@
 
 A module that takes a ``secrets`` option (a list of ``{name, string_data, type}``) uses this to:
 
-* validate the entries and that every ``encrypt_options[].secret_name`` is declared or exists;
+* validate the entries and that every Secret an encrypt option names (``mounts[].encrypt_options[]``,
+  ``shared_encrypt_options[]``) is declared or exists, with the key;
 * apply each Secret (server-side apply, field manager ``cloudnative.fluid``) before the object;
 * decide "changed" without showing a value: the stored data is decoded and compared in memory,
   and the keys this collection owns (from managedFields) are compared with the declared keys;
 * build a diff whose values are all masked.
 
 No value ever leaves this module in a result, a warning or an error; modules also add every
-value to ``no_log_values``. ``secretish_values`` finds the option values (mount options,
-properties, env) that look like credentials, so that they are masked too.
+value to ``no_log_values``. ``secretish_values`` finds the option values (mount options, shared
+options, properties, env) that look like credentials, so that they are masked too.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -232,42 +233,53 @@ class DeletePlan(object):
         return out
 
 
+def references(item):
+    """(field, entry) of every encrypt option of one item that reads a Secret: each mount's
+    ``mounts[i].encrypt_options[j]``, then the Dataset-wide ``shared_encrypt_options[j]`` (Fluid's
+    ``spec.sharedEncryptOptions``, read for every mount). Fields carry the item's prefix."""
+    p = item.get("prefix", "")
+    for i, m in enumerate(item.get("mounts") or []):
+        for j, opt in enumerate(m.get("encrypt_options") or []):
+            yield "%smounts[%d].encrypt_options[%d]" % (p, i, j), opt
+    for j, opt in enumerate(item.get("shared_encrypt_options") or []):
+        yield "%sshared_encrypt_options[%d]" % (p, j), opt
+
+
 def check_references(client, item, declared):
-    """Errors for encrypt_options that name a Secret (or key) neither declared in `secrets` nor in the cluster.
+    """Errors for encrypt options (references()) that name a Secret (or key) neither declared in `secrets` nor in
+    the cluster.
 
     declared: {secret name: set of keys}. Reads each undeclared Secret once; a 403 becomes a warning
     (the credentials may apply Datasets without reading Secrets). Returns (errors, warnings)."""
     errors, warnings, cache = [], [], {}
     ns = item.get("namespace")
     p = item["prefix"]
-    for i, m in enumerate(item.get("mounts") or []):
-        for j, opt in enumerate(m.get("encrypt_options") or []):
-            f = "%smounts[%d].encrypt_options[%d]" % (p, i, j)
-            name, key = opt.get("secret_name"), opt.get("secret_key")
-            if name in declared:
-                if key not in declared[name]:
-                    errors.append("%s.secret_key: %r is not a key of Secret %s declared in %ssecrets (keys: %s); add it "
-                                  "to its string_data or fix secret_key" % (f, key, name, p,
-                                                                            ", ".join(sorted(declared[name]))))
-                continue
-            if name not in cache:
-                try:
-                    cache[name] = client.get(KIND, ns, name)
-                except ApiError as e:
-                    if e.status == 403:
-                        warnings.append("%s.secret_name: could not check that Secret %s/%s exists (%s)"
-                                        % (f, ns, name, e))
-                        cache[name] = False
-                    else:
-                        raise
-            obj = cache[name]
-            if obj is None:
-                errors.append("%s.secret_name: Secret %s does not exist in namespace %s; declare it in %ssecrets "
-                              "(e.g. secrets: [{name: %s, string_data: {%s: ...}}]) or create it first"
-                              % (f, name, ns, p, name, key))
-            elif obj and key not in ((obj.get("data") or {})):
-                errors.append("%s.secret_key: Secret %s/%s has no key %r (keys: %s); fix secret_key or add the key"
-                              % (f, ns, name, key, ", ".join(sorted(obj.get("data") or {})) or "none"))
+    for f, opt in references(item):
+        name, key = opt.get("secret_name"), opt.get("secret_key")
+        if name in declared:
+            if key not in declared[name]:
+                errors.append("%s.secret_key: %r is not a key of Secret %s declared in %ssecrets (keys: %s); add it "
+                              "to its string_data or fix secret_key" % (f, key, name, p,
+                                                                        ", ".join(sorted(declared[name]))))
+            continue
+        if name not in cache:
+            try:
+                cache[name] = client.get(KIND, ns, name)
+            except ApiError as e:
+                if e.status == 403:
+                    warnings.append("%s.secret_name: could not check that Secret %s/%s exists (%s)"
+                                    % (f, ns, name, e))
+                    cache[name] = False
+                else:
+                    raise
+        obj = cache[name]
+        if obj is None:
+            errors.append("%s.secret_name: Secret %s does not exist in namespace %s; declare it in %ssecrets "
+                          "(e.g. secrets: [{name: %s, string_data: {%s: ...}}]) or create it first"
+                          % (f, name, ns, p, name, key))
+        elif obj and key not in ((obj.get("data") or {})):
+            errors.append("%s.secret_key: Secret %s/%s has no key %r (keys: %s); fix secret_key or add the key"
+                          % (f, ns, name, key, ", ".join(sorted(obj.get("data") or {})) or "none"))
     return errors, warnings
 
 

@@ -70,8 +70,9 @@ options:
   datasets:
     description:
       - Many Datasets in one task, each a mapping with the same options as this module's top level
-        (V(name), V(namespace), V(state), V(mounts), V(node_selector), V(node_affinity), V(tolerations),
-        V(placement), V(access_modes), V(owner), V(labels), V(annotations), V(spec)).
+        (V(name), V(namespace), V(state), V(mounts), V(shared_options), V(shared_encrypt_options), V(node_selector),
+        V(node_affinity), V(tolerations), V(placement), V(access_modes), V(owner), V(labels), V(annotations), V(spec),
+        V(secrets)).
       - All of them are validated before any is written, and awaited together within one O(wait_timeout).
       - Mutually exclusive with O(name); the other per-Dataset options must then be set inside each item.
     type: list
@@ -128,6 +129,34 @@ options:
       shared:
         description: Share the mount (C(shared)).
         type: bool
+  shared_options:
+    description:
+      - Options for every mount of the Dataset (C(spec.sharedOptions)). A mount's own O(mounts[].options) win over
+        a shared option of the same name. Values are sent as strings.
+      - Do not put credentials here; use O(shared_encrypt_options). Values of keys that look like secrets are
+        masked in the output anyway.
+    type: dict
+  shared_encrypt_options:
+    description:
+      - Options for every mount whose values Fluid reads from a Kubernetes Secret (C(spec.sharedEncryptOptions)),
+        checked like O(mounts[].encrypt_options) (the Secret and its key must be declared in O(secrets) or exist).
+      - JuiceFSRuntime decides between its community and enterprise editions by a C(metaurl) in the first mount's
+        O(mounts[].encrypt_options) only; keep C(metaurl) there.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Option name, for example C(fs.oss.accessKeySecret).
+        type: str
+        required: true
+      secret_name:
+        description: Name of the Secret in the Dataset's namespace (C(valueFrom.secretKeyRef.name)).
+        type: str
+        required: true
+      secret_key:
+        description: Key in that Secret (C(valueFrom.secretKeyRef.key)).
+        type: str
+        required: true
   node_selector:
     description:
       - Node labels the cache must be placed on. Each label and value becomes a required node affinity expression
@@ -187,28 +216,29 @@ options:
     type: dict
   spec:
     description:
-      - Any further C(spec) fields, with Fluid's camelCase names (for example C(sharedOptions), C(dataRestoreLocation)).
+      - Any further C(spec) fields, with Fluid's camelCase names (for example C(dataRestoreLocation), C(runtimes)).
         Merged last over the fields built from the typed options; mappings merge, everything else replaces.
     type: dict
   secrets:
     description:
-      - Kubernetes Secrets that O(mounts[].encrypt_options) read, created or updated (server-side apply, field
-        manager C(cloudnative.fluid)) in the Dataset's namespace before the Dataset is applied.
+      - Kubernetes Secrets that O(mounts[].encrypt_options) and O(shared_encrypt_options) read, created or updated
+        (server-side apply, field manager C(cloudnative.fluid)) in the Dataset's namespace before the Dataset is applied.
       - Every value is kept out of the output, including C(-vvv), C(--diff) and errors. Changes are found by
         decoding the stored Secret in memory and comparing it with O(secrets[].string_data), and by comparing the
         keys this module applied before with the keys given; the diff and the result only name keys, each value
         shown as C(********).
       - Keys of the Secret set by others are kept; a key this module applied before and that is no longer listed
         is removed.
-      - Every O(mounts[].encrypt_options[].secret_name) must be declared here or already exist in the namespace (with
-        that O(mounts[].encrypt_options[].secret_key)); otherwise the task fails before anything is written.
+      - Every O(mounts[].encrypt_options[].secret_name) and O(shared_encrypt_options[].secret_name) must be declared
+        here or already exist in the namespace (with that C(secret_key)); otherwise the task fails before anything is
+        written.
       - With O(state=absent) the listed Secrets are deleted after the Dataset, but only those this module created
         (label C(app.kubernetes.io/managed-by=cloudnative.fluid)); Secrets made by other tools are kept.
     type: list
     elements: dict
     suboptions:
       name:
-        description: Secret name (the O(mounts[].encrypt_options[].secret_name) that refers to it).
+        description: Secret name (the C(secret_name) of the encrypt options that refer to it).
         type: str
         required: true
       string_data:
@@ -330,6 +360,32 @@ EXAMPLES = r"""
             secret_key: secret
     wait: false
 
+# Options and credentials for every mount of the Dataset (spec.sharedOptions, spec.sharedEncryptOptions).
+- name: Dataset of two OSS directories with one endpoint and one set of credentials
+  cloudnative.fluid.dataset:
+    name: imagenet
+    namespace: training
+    secrets:
+      - name: oss-credentials
+        string_data:
+          id: "{{ vault_oss_access_key_id }}"
+          secret: "{{ vault_oss_access_key_secret }}"
+    mounts:
+      - name: train
+        mount_point: oss://my-bucket/imagenet/train/
+      - name: val
+        mount_point: oss://my-bucket/imagenet/val/
+    shared_options:
+      fs.oss.endpoint: oss-cn-hongkong-internal.aliyuncs.com
+    shared_encrypt_options:
+      - name: fs.oss.accessKeyId
+        secret_name: oss-credentials
+        secret_key: id
+      - name: fs.oss.accessKeySecret
+        secret_name: oss-credentials
+        secret_key: secret
+    wait: false
+
 # Many Datasets in one task: validated together, awaited together.
 - name: Three Datasets at once
   cloudnative.fluid.dataset:
@@ -437,16 +493,19 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
+# One option whose value Fluid reads from a Secret (EncryptOption): a mount's and the Dataset's shared ones.
+ENCRYPT_OPTION_SPEC = dict(
+    name=dict(type="str", required=True),
+    secret_name=dict(type="str", required=True),
+    secret_key=dict(type="str", required=True, no_log=False),
+)
+
 MOUNT_SPEC = dict(
     name=dict(type="str"),
     mount_point=dict(type="str", required=True),
     path=dict(type="str"),
     options=dict(type="dict"),
-    encrypt_options=dict(type="list", elements="dict", options=dict(
-        name=dict(type="str", required=True),
-        secret_name=dict(type="str", required=True),
-        secret_key=dict(type="str", required=True, no_log=False),
-    )),
+    encrypt_options=dict(type="list", elements="dict", options=ENCRYPT_OPTION_SPEC),
     read_only=dict(type="bool"),
     shared=dict(type="bool"),
 )
@@ -457,6 +516,8 @@ OWNER_SPEC = dict((k, dict(type=t, required=True))
 # The options of one Dataset: the module's top level, and each item of `datasets`.
 ITEM_SPEC = driver.item_spec(
     mounts=dict(type="list", elements="dict", options=MOUNT_SPEC),
+    shared_options=dict(type="dict"),
+    shared_encrypt_options=dict(type="list", elements="dict", options=ENCRYPT_OPTION_SPEC),
     node_selector=dict(type="dict"),
     node_affinity=dict(type="dict"),
     tolerations=dict(type="list", elements="dict"),
@@ -487,10 +548,13 @@ def validate_mounts(p, mounts):
         if m.get("path") is not None and not str(m["path"]).startswith("/"):
             errors.append("%s.path: %r must be an absolute path inside the Dataset, e.g. /%s"
                           % (mf, m["path"], name or "data"))
-        for j, opt in enumerate(m.get("encrypt_options") or []):
-            errors += validate.object_name("%s.encrypt_options[%d].secret_name" % (mf, j), opt.get("secret_name"),
-                                           "Secret")
     return errors
+
+
+def encrypt_options(entries):
+    """Fluid's EncryptOption list: each value read from a Secret's key."""
+    return [{"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret_name"], "key": e["secret_key"]}}}
+            for e in entries]
 
 
 def build_mount(m):
@@ -499,9 +563,7 @@ def build_mount(m):
     if m.get("options"):
         mount["options"] = driver.str_map(m["options"])
     if m.get("encrypt_options"):
-        mount["encryptOptions"] = [
-            {"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret_name"], "key": e["secret_key"]}}}
-            for e in m["encrypt_options"]]
+        mount["encryptOptions"] = encrypt_options(m["encrypt_options"])
     return mount
 
 
@@ -511,10 +573,13 @@ class Dataset(driver.Kind):
     item_spec = ITEM_SPEC
     defaults = {"namespace": "default", "state": "present"}
     item_hint = "name and mounts"
-    typed_spec = (("mounts", "mounts"), ("nodeAffinity", "node_selector/node_affinity"), ("tolerations", "tolerations"),
-                  ("placement", "placement"), ("accessModes", "access_modes"), ("owner", "owner"))
-    credential_warning = ("mount options look like they hold credentials; keep them in a Secret and use "
-                          "encrypt_options instead (their values are masked in this output).")
+    typed_spec = (("mounts", "mounts"), ("sharedOptions", "shared_options"),
+                  ("sharedEncryptOptions", "shared_encrypt_options"), ("nodeAffinity", "node_selector/node_affinity"),
+                  ("tolerations", "tolerations"), ("placement", "placement"), ("accessModes", "access_modes"),
+                  ("owner", "owner"))
+    credential_warning = ("mount options (or shared_options) look like they hold credentials; keep them in a Secret "
+                          "and use encrypt_options instead (shared_encrypt_options for shared_options; their values "
+                          "are masked in this output).")
 
     def validate(self, item, params):
         p = item["prefix"]
@@ -525,6 +590,10 @@ class Dataset(driver.Kind):
             errors.append("%smounts: a Dataset needs at least one mount; add e.g. mounts: [{name: data, mount_point: "
                           "'https://example.com/data/'}]" % p)
         errors += validate_mounts(p, item.get("mounts") or [])
+        # every Secret reference (mounts[].encrypt_options[], shared_encrypt_options[]); whether it exists is
+        # checked against the cluster by secrets.Declared.prepare
+        for f, opt in secrets.references(item):
+            errors += validate.object_name(f + ".secret_name", opt.get("secret_name"), "Secret")
         errors += validate.labels(p + "node_selector", item.get("node_selector"))
         if item.get("node_affinity") is not None:
             errors += validate.node_selector_terms(p + "node_affinity", item["node_affinity"])
@@ -536,13 +605,18 @@ class Dataset(driver.Kind):
         spec = dict((k, v) for k, v in spec.items() if v)
         if item.get("mounts"):
             spec["mounts"] = [build_mount(m) for m in item["mounts"]]
+        if item.get("shared_options"):
+            spec["sharedOptions"] = driver.str_map(item["shared_options"])
+        if item.get("shared_encrypt_options"):
+            spec["sharedEncryptOptions"] = encrypt_options(item["shared_encrypt_options"])
         required = scheduling.required_node_affinity(item.get("node_selector"), item.get("node_affinity"))
         if required:
             spec["nodeAffinity"] = {"required": required}
         return driver.fluid_object(self.kind, item, spec)
 
     def secret_values(self, item):
-        return [v for m in item.get("mounts") or [] for v in secrets.secretish_values(m.get("options"))]
+        options = [m.get("options") for m in item.get("mounts") or []] + [item.get("shared_options")]
+        return [v for o in options for v in secrets.secretish_values(o)]
 
     def hidden_values(self, item):
         return secrets.values(item.get("secrets"))

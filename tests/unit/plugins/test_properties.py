@@ -744,6 +744,10 @@ def dataset_items(draw, with_spec=True):
         m["shared"] = draw(st.one_of(st.none(), st.booleans()))
         mounts.append(m)
     item = _item(DS, name=draw(dns1035), namespace=draw(dns_label), mounts=mounts,
+                 shared_options=draw(st.one_of(st.none(), options_map)),
+                 shared_encrypt_options=draw(st.one_of(st.none(), st.lists(st.fixed_dictionaries({
+                     "name": st.from_regex(r"[a-z][a-z-]{0,10}", fullmatch=True), "secret_name": subdomain,
+                     "secret_key": st.from_regex(r"[a-z][a-z-]{0,10}", fullmatch=True)}), min_size=1, max_size=2))),
                  node_selector=draw(st.one_of(st.none(), label_map)),
                  node_affinity=draw(st.one_of(st.none(), node_selector)),
                  tolerations=draw(st.one_of(st.none(), tolerations)),
@@ -759,7 +763,7 @@ def dataset_items(draw, with_spec=True):
                  annotations=draw(st.one_of(st.none(), annotation_map)))
     if with_spec:
         item["spec"] = draw(st.one_of(st.none(), st.dictionaries(
-            st.sampled_from(["sharedOptions", "dataRestoreLocation", "runtimes"]), json_tree, max_size=2)))
+            st.sampled_from(["dataRestoreLocation", "runtimes"]), json_tree, max_size=2)))
     return item
 
 
@@ -863,7 +867,8 @@ BUILDERS = {
     "DataLoad": (dataload_params, DL.KIND.build, lambda p: DL.KIND.validate_item(p, p)),
 }
 # Keys that hold user maps (their keys are the user's, not API field names).
-USER_MAPS = {"labels", "annotations", "options", "properties", "nodeSelector", "env", "requests", "limits"}
+USER_MAPS = {"labels", "annotations", "options", "sharedOptions", "properties", "nodeSelector", "env", "requests",
+             "limits"}
 
 
 def api_keys(obj, user_spec):
@@ -935,7 +940,12 @@ def test_builders_merge_spec_last(what, data):
 @given(dataset_items(with_spec=False))
 def test_dataset_fields(item):
     spec = DS.KIND.build(item)["spec"]
-    assert set(spec) <= {"mounts", "nodeAffinity", "tolerations", "placement", "accessModes", "owner"}
+    assert set(spec) <= {"mounts", "sharedOptions", "sharedEncryptOptions", "nodeAffinity", "tolerations", "placement",
+                         "accessModes", "owner"}
+    assert spec.get("sharedOptions") == (E.str_map(item["shared_options"]) if item["shared_options"] else None)
+    assert spec.get("sharedEncryptOptions") == ([
+        {"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret_name"], "key": e["secret_key"]}}}
+        for e in item["shared_encrypt_options"]] if item["shared_encrypt_options"] else None)
     assert len(spec["mounts"]) == len(item["mounts"])
     for m, built in zip(item["mounts"], spec["mounts"]):
         assert built["mountPoint"] == m["mount_point"]

@@ -196,3 +196,106 @@ def test_masked_diff_and_owned_keys_helpers():
     d = plan.diff()
     assert d["after"]["data"] == {"a": S.MASK, "b": S.MASK + " (new)"}
     assert S.values([{"name": "s", "string_data": {"a": "1", "b": True, "e": ""}}]) == ["1", "true"]
+
+
+# ---------------------------------------------------------------- shared_options, shared_encrypt_options
+
+SHARED = [{"name": "fs.oss.accessKeySecret", "secret_name": "oss-cred", "secret_key": "secret"},
+          {"name": "fs.oss.accessKeyId", "secret_name": "oss-cred", "secret_key": "id"}]
+
+
+def shared(**kw):
+    """Two mounts that take their endpoint and credentials from the Dataset-wide options."""
+    return ds(mounts=[{"name": "train", "mount_point": "oss://bucket/train/"},
+                      {"name": "val", "mount_point": "oss://bucket/val/", "options": {"fs.oss.endpoint": "own"}}],
+              shared_options={"fs.oss.endpoint": "oss-cn-hongkong-internal.aliyuncs.com", "retries": 3},
+              shared_encrypt_options=copy.deepcopy(SHARED), **kw)
+
+
+def test_shared_options_are_built_and_their_secret_is_created_first(run_module):
+    cluster = SecretCluster()
+    res = run_module(M, shared(), cluster, diff=True)
+    assert not res.failed, res
+    assert [c[1] for c in writes(cluster)] == ["Secret", "Dataset"]
+    spec = cluster.objects[("Dataset", "default", "oss-data")]["spec"]
+    assert spec["sharedOptions"] == {"fs.oss.endpoint": "oss-cn-hongkong-internal.aliyuncs.com", "retries": "3"}
+    assert spec["sharedEncryptOptions"] == [
+        {"name": "fs.oss.accessKeySecret", "valueFrom": {"secretKeyRef": {"name": "oss-cred", "key": "secret"}}},
+        {"name": "fs.oss.accessKeyId", "valueFrom": {"secretKeyRef": {"name": "oss-cred", "key": "id"}}}]
+    assert "encryptOptions" not in spec["mounts"][0] and spec["mounts"][1]["options"] == {"fs.oss.endpoint": "own"}
+    assert res["datasets"][0]["secrets"][0]["action"] == "create"
+    text = json.dumps(res)
+    assert VALUE not in text and b64(VALUE) not in text
+    assert run_module(M, shared(), cluster)["changed"] is False
+
+
+def test_shared_encrypt_options_secret_must_be_declared_or_exist(run_module):
+    """The same checks as mounts[].encrypt_options, through the same code (secrets.references)."""
+    cluster = SecretCluster()
+    res = run_module(M, shared(secrets=None), cluster)
+    assert res.failed and writes(cluster) == []
+    assert ("shared_encrypt_options[0].secret_name: Secret oss-cred does not exist in namespace default; declare it "
+            "in secrets") in res["msg"]
+    assert "shared_encrypt_options[1].secret_name: Secret oss-cred does not exist" in res["msg"]
+    cluster.put({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "oss-cred", "namespace": "default"},
+                 "data": {"secret": b64("v")}})
+    res = run_module(M, shared(secrets=None), cluster)
+    assert res.failed and writes(cluster) == []
+    assert "shared_encrypt_options[1].secret_key: Secret default/oss-cred has no key 'id' (keys: secret)" in res["msg"]
+    assert "shared_encrypt_options[0]" not in res["msg"]
+    cluster.objects[("Secret", "default", "oss-cred")]["data"]["id"] = b64("x")
+    res = run_module(M, shared(secrets=None), cluster)
+    assert not res.failed, res
+    assert res["datasets"][0]["secrets"] == []
+
+
+def test_shared_encrypt_options_key_must_be_in_the_declared_secret(run_module):
+    cluster = SecretCluster()
+    res = run_module(M, shared(secrets=[{"name": "oss-cred", "string_data": {"secret": VALUE}}]), cluster)
+    assert res.failed and writes(cluster) == []
+    assert ("shared_encrypt_options[1].secret_key: 'id' is not a key of Secret oss-cred declared in secrets "
+            "(keys: secret)") in res["msg"]
+    assert VALUE not in json.dumps(res)
+
+
+def test_shared_encrypt_options_in_datasets_items_name_the_item(run_module):
+    cluster = SecretCluster()
+    one = {k: v for k, v in shared(secrets=None).items() if k not in ("wait", "namespace")}
+    res = run_module(M, {"namespace": "default", "wait": False, "datasets": [one]}, cluster)
+    assert res.failed and writes(cluster) == []
+    assert "datasets[0].shared_encrypt_options[0].secret_name: Secret oss-cred does not exist" in res["msg"]
+    assert "declare it in datasets[0].secrets" in res["msg"]
+
+
+def test_shared_encrypt_options_invalid_secret_name_and_spec_conflict():
+    item = {k: None for k in M.ITEM_SPEC}
+    item.update(name="x", namespace="default", state="present", where="name=x", prefix="",
+                mounts=[{"name": "a", "mount_point": "oss://b/a/"}],
+                shared_options={"k": "v"},
+                shared_encrypt_options=[{"name": "k2", "secret_name": "Bad_Name", "secret_key": "s"}],
+                spec={"sharedOptions": {"k": "w"}, "sharedEncryptOptions": []})
+    text = "\n".join(M.KIND.validate_item(item, {}))
+    assert "shared_encrypt_options[0].secret_name: 'Bad_Name'" in text
+    assert "spec.sharedOptions: also set by shared_options; set it in one place only" in text
+    assert "spec.sharedEncryptOptions: also set by shared_encrypt_options" in text
+
+
+def test_secret_looking_shared_options_are_masked_and_warned_about(run_module):
+    cluster = SecretCluster()
+    args = ds(secrets=None, mounts=[{"name": "d", "mount_point": "oss://bucket/d/"}],
+              shared_options={"fs.oss.accessKeySecret": OTHER, "fs.oss.endpoint": "e",
+                              "fs.gcs.credential.path": "/etc/creds.json"})
+    res = run_module(M, args, cluster, diff=True)
+    assert not res.failed, res
+    assert OTHER not in json.dumps(res)
+    assert "/etc/creds.json" in json.dumps(res)  # a location, not a secret
+    assert "shared_encrypt_options for shared_options" in json.dumps(res.get("warnings"))
+    assert cluster.objects[("Dataset", "default", "oss-data")]["spec"]["sharedOptions"]["fs.oss.accessKeySecret"] == OTHER
+
+
+def test_references_walks_mounts_then_shared():
+    item = {"prefix": "datasets[1].", "mounts": [{"encrypt_options": [{"secret_name": "a"}]}, {}],
+            "shared_encrypt_options": [{"secret_name": "b"}]}
+    assert [(f, o["secret_name"]) for f, o in S.references(item)] == [
+        ("datasets[1].mounts[0].encrypt_options[0]", "a"), ("datasets[1].shared_encrypt_options[0]", "b")]
+    assert list(S.references({"prefix": "", "mounts": None, "shared_encrypt_options": None})) == []
