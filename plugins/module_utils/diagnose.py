@@ -50,14 +50,29 @@ def _fmt_runtime(kind, obj):
     return ", ".join(parts)
 
 
+def chart_runtime(kind):
+    """The name of a runtime kind in Fluid's chart values (runtime.<name>.enabled) and in the fluid role's
+    fluid_runtimes_enabled: ThinRuntime -> thin, JuiceFSRuntime -> juicefs; None for other kinds."""
+    return kind[:-len("Runtime")].lower() if kind.endswith("Runtime") else None
+
+
 def controller_hint(kind):
-    """How to check the controller that reconciles ``kind``."""
+    """How to check the controller that reconciles ``kind``, and, for a runtime, what starts it.
+
+    Fluid v1.0.8's chart always creates every runtime controller's Deployment, with 0 replicas unless
+    runtime.<name>.enabled (charts/fluid/fluid/templates/controller/*runtime_controller.yaml); the
+    dataset-controller scales one out when it reconciles a Dataset whose runtime is of its kind
+    (pkg/controllers/deploy/runtime_controllers.go)."""
     name = fluid.controller_name(kind)
-    return ("check the %s Deployment in namespace %s (kubectl -n %s get deploy %s; its pod's log), "
-            "or install Fluid with the role cloudnative.fluid.fluid%s" % (
-                name, fluid.FLUID_NAMESPACE, fluid.FLUID_NAMESPACE, name,
-                " (fluid_runtimes_enabled must include %s)" % kind[:-len("Runtime")].lower()
-                if kind.endswith("Runtime") else ""))
+    check = "check the %s Deployment in namespace %s (kubectl -n %s get deploy %s; its pod's log)" % (
+        name, fluid.FLUID_NAMESPACE, fluid.FLUID_NAMESPACE, name)
+    short = chart_runtime(kind)
+    if short is None:
+        return check + ", or install Fluid with the role cloudnative.fluid.fluid"
+    return ("%s. Fluid's chart runs it from the start only with the value runtime.%s.enabled=true (role "
+            "cloudnative.fluid.fluid: fluid_runtimes_enabled must include %s); otherwise its Deployment has 0 replicas "
+            "until the dataset-controller scales it out on demand, for a Dataset whose runtime is of kind %s"
+            % (check, short, short, kind))
 
 
 def _controller_lines(kind, namespace, name, obj, now, ready=None, events=None):

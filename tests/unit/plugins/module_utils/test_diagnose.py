@@ -1,6 +1,8 @@
 """module_utils/diagnose.py: why an object is not there yet, from what the API shows."""
 import time
 
+import pytest
+
 from ansible_collections.cloudnative.fluid.plugins.module_utils import diagnose
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid as F
 
@@ -124,7 +126,7 @@ def test_diagnose_names_the_runtime_controller_that_never_reconciled():
             "was created. Fluid's alluxioruntime-controller is missing, stopped or hung") in text
     assert "kubectl -n fluid-system get deploy alluxioruntime-controller" in text
     assert "fluid_runtimes_enabled must include alluxio" in text
-    assert "dataset-controller" not in text  # the Dataset has a status: its controller works
+    assert "dataset-controller is missing" not in text  # the Dataset has a status: its controller works
 
 
 def test_diagnose_names_a_stalled_runtime_controller_only_after_a_while():
@@ -180,3 +182,76 @@ def test_diagnose_does_not_blame_a_controller_that_reported_why():
     assert "Warning event: ErrorProcessRuntime: fail to get dataset" in text
     assert "missing, stopped or hung" not in text and "No controller has reconciled" not in text
     assert "alluxioruntime-controller is running" in text
+
+
+# ---------------------------------------------------------------- every runtime kind: its controller and what starts it
+
+# kind -> (its controller's Deployment in Fluid v1.0.8's chart, its name in runtime.<name>.enabled and in the
+# fluid role's fluid_runtimes_enabled); written out, not derived, so that a wrong derivation shows
+CONTROLLERS = {
+    "AlluxioRuntime": ("alluxioruntime-controller", "alluxio"),
+    "JindoRuntime": ("jindoruntime-controller", "jindo"),
+    "JuiceFSRuntime": ("juicefsruntime-controller", "juicefs"),
+    "ThinRuntime": ("thinruntime-controller", "thin"),
+    "GooseFSRuntime": ("goosefsruntime-controller", "goosefs"),
+    "EFCRuntime": ("efcruntime-controller", "efc"),
+    "VineyardRuntime": ("vineyardruntime-controller", "vineyard"),
+}
+
+
+def test_every_runtime_kind_has_a_controller_and_a_chart_name_the_fluid_role_knows():
+    import os
+    import yaml
+    assert set(CONTROLLERS) == set(F.ALL_RUNTIME_KINDS)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "roles", "fluid", "vars", "main.yml")) as fh:
+        known = yaml.safe_load(fh)["__fluid_known_runtimes"]
+    for kind, (controller, short) in CONTROLLERS.items():
+        assert F.controller_name(kind) == controller and diagnose.chart_runtime(kind) == short
+        assert short in known, kind
+    assert diagnose.chart_runtime("Dataset") is None
+
+
+def _unreconciled(kind):
+    c = cluster_with_nodes()
+    c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
+    rt = obj(kind, "default", "cifar10", spec={})
+    rt["metadata"]["creationTimestamp"] = _at(42)
+    c.put(rt)
+    return c
+
+
+def _assert_names_controller_and_switch(text, kind):
+    controller, short = CONTROLLERS[kind]
+    assert ("No controller has reconciled %s default/cifar10: no status written in the 42 s since it was created. "
+            "Fluid's %s is missing, stopped or hung" % (kind, controller)) in text
+    assert "kubectl -n fluid-system get deploy %s" % controller in text
+    assert "value runtime.%s.enabled=true" % short in text
+    assert "role cloudnative.fluid.fluid: fluid_runtimes_enabled must include %s" % short in text
+    assert "the dataset-controller scales it out on demand, for a Dataset whose runtime is of kind %s" % kind in text
+    assert "dataset-controller is missing" not in text  # the Dataset has a status: its controller works
+
+
+@pytest.mark.parametrize("kind", sorted(CONTROLLERS))
+def test_a_dataset_waiting_on_a_runtime_nobody_reconciles_names_its_controller(kind):
+    text = diagnose.diagnose(_unreconciled(kind), "Dataset", "default", "cifar10", want="bound", now=NOW)
+    assert "%s default/cifar10: " % kind in text  # the runtime was found, whatever its kind
+    _assert_names_controller_and_switch(text, kind)
+
+
+@pytest.mark.parametrize("kind", sorted(CONTROLLERS))
+def test_a_runtime_nobody_reconciles_names_its_controller(kind):
+    text = diagnose.diagnose(_unreconciled(kind), kind, "default", "cifar10", want="ready", now=NOW)
+    _assert_names_controller_and_switch(text, kind)
+
+
+def test_a_stalled_runtime_controller_is_named_with_its_switch():
+    rt = obj("ThinRuntime", "default", "cifar10", spec={}, status={"fusePhase": "NotReady"})
+    rt["metadata"]["managedFields"] = [
+        {"manager": "thinruntime-controller", "operation": "Update", "subresource": "status", "time": _at(400)}]
+    c = cluster_with_nodes()
+    c.put(seed_dataset({"phase": "NotBound", "conditions": []}))
+    c.put(rt)
+    text = diagnose.diagnose(c, "ThinRuntime", "default", "cifar10", want="ready", now=NOW)
+    assert "or the thinruntime-controller is stalled; check the thinruntime-controller Deployment" in text
+    assert "runtime.thin.enabled=true" in text and "fluid_runtimes_enabled must include thin" in text
