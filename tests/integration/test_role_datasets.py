@@ -1,7 +1,12 @@
 """Roles cloudnative.fluid.datasets and alluxio_runtime on the embedded cluster."""
+import json
+import os
+import time
 import uuid
 
 import pytest
+
+from conftest import cluster_status
 
 PLAY = """
 - hosts: all
@@ -19,7 +24,7 @@ def ns(kube):
     name = "roleds-" + uuid.uuid4().hex[:6]
     kube.run("create", "namespace", name)
     yield name
-    kube.run("delete", "alluxioruntime,dataset", "--all", "-n", name, "--timeout=90s", check=False)
+    kube.run("delete", "alluxioruntime,thinruntime,dataset", "--all", "-n", name, "--timeout=90s", check=False)
     kube.run("delete", "namespace", name, "--wait=false")
 
 
@@ -74,3 +79,66 @@ def test_datasets_role_refuses_an_item_without_mounts(ansible_playbook, kube, fl
     assert run.rc != 0
     assert "datasets_list[0].mounts: a Dataset needs at least one mount" in run.stdout
     assert kube.get("dataset", "-n", ns)["items"] == []
+
+
+def controller_or_skip(name, timeout=120):
+    """Skip unless the embedded cluster runs Fluid's `name` controller; wait until it is Running. (On a cluster
+    of KUBECONFIG_UNDER_TEST, a real Fluid, the dataset-controller scales it out on demand: no check.)"""
+    if os.environ.get("KUBECONFIG_UNDER_TEST"):
+        return
+    if name not in cluster_status():
+        pytest.skip("the embedded cluster has no %s (hack/cluster/cluster.py runs none), so nothing would reconcile "
+                    "this runtime kind" % name)
+    deadline = time.time() + timeout
+    while not cluster_status().get(name, "").startswith("Running"):
+        assert time.time() < deadline, "%s not running: %s" % (name, cluster_status().get(name))
+        time.sleep(1)
+
+
+def test_datasets_role_declares_a_thin_runtime_by_kind_with_its_kind_defaults(ansible_playbook, kube, fluid, ns,
+                                                                               tmp_path):
+    """runtime.kind picks the kind; datasets_runtime_defaults.ThinRuntime gives the profile; no AlluxioRuntime."""
+    controller_or_skip("thinruntime-controller")
+    profile = "nfs-" + ns  # ThinRuntimeProfiles are cluster-scoped: one per test namespace
+    kube.apply({"apiVersion": "data.fluid.io/v1alpha1", "kind": "ThinRuntimeProfile", "metadata": {"name": profile},
+                "spec": {"fileSystemType": "nfs", "fuse": {"image": "fluidcloudnative/nfs", "imageTag": "v0.1",
+                                                           "command": ["/usr/local/bin/entrypoint.sh"]}}})
+    try:
+        def run(state="present"):
+            p = tmp_path / ("thin-%s.json" % state)
+            p.write_text(json.dumps({
+                "datasets_state": state, "datasets_namespace": ns, "datasets_wait_timeout": 240,
+                "datasets_runtime_defaults": {"ThinRuntime": {"spec": {"profileName": profile}}},
+                "datasets_list": [{"name": "nfs-demo", "mounts": [{"name": "nfs-demo", "mount_point": "192.168.1.2:/export"}],
+                                   "runtime": {"kind": "ThinRuntime"}}]}))
+            return ansible_playbook(PLAY, "-e", "@%s" % p)
+
+        first = run()
+        assert first.rc == 0, first
+        assert kube.get("dataset", "-n", ns, "nfs-demo")["status"]["phase"] == "Bound"
+        rt = kube.get("thinruntime", "-n", ns, "nfs-demo")
+        assert rt["spec"]["profileName"] == profile
+        assert kube.get("alluxioruntime", "-n", ns)["items"] == []
+        again = run()
+        assert again.rc == 0 and again.stats["changed"] == 0, again
+        gone = run("absent")
+        assert gone.rc == 0, gone
+        assert kube.get("thinruntime", "-n", ns)["items"] == [] and kube.get("dataset", "-n", ns)["items"] == []
+    finally:
+        kube.run("delete", "thinruntimeprofile", profile, "--ignore-not-found", check=False)
+
+
+def test_datasets_role_names_the_kind_variable_of_a_bad_runtime_and_writes_nothing(ansible_playbook, kube, fluid, ns):
+    run = ansible_playbook(PLAY, "-e", json.dumps({
+        "datasets_namespace": ns,
+        "datasets_runtime_defaults": {"JuiceFSRuntime": {"tiered_store": [{"medium": "MEM", "path": "/dev/shm",
+                                                                            "quota": "0"}]}},
+        "datasets_list": [{"name": "jfs", "mounts": [{"name": "m", "mount_point": "juicefs:///"}],
+                           "runtime": {"kind": "JuiceFSRuntime"}},
+                          {"name": "bad", "mounts": [{"name": "m", "mount_point": "https://example.com/d/"}],
+                           "runtime": {"kind": "FooRuntime"}}]}))
+    assert run.rc != 0
+    assert "datasets_runtime_defaults.JuiceFSRuntime.tiered_store[0].quota: '0' must be more than 0" in run.stdout
+    assert "datasets_list[1].runtime.kind: value of kind must be one of" in run.stdout
+    assert kube.get("dataset", "-n", ns)["items"] == []
+
