@@ -95,8 +95,7 @@ def controller_or_skip(name, timeout=120):
         time.sleep(1)
 
 
-def test_datasets_role_declares_a_thin_runtime_by_kind_with_its_kind_defaults(ansible_playbook, kube, fluid, ns,
-                                                                               tmp_path):
+def test_datasets_role_declares_a_thin_runtime_by_kind_with_its_kind_defaults(ansible_playbook, kube, fluid, ns, tmp_path):
     """runtime.kind picks the kind; datasets_runtime_defaults.ThinRuntime gives the profile; no AlluxioRuntime."""
     controller_or_skip("thinruntime-controller")
     profile = "nfs-" + ns  # ThinRuntimeProfiles are cluster-scoped: one per test namespace
@@ -131,8 +130,8 @@ def test_datasets_role_declares_a_thin_runtime_by_kind_with_its_kind_defaults(an
 def test_datasets_role_names_the_kind_variable_of_a_bad_runtime_and_writes_nothing(ansible_playbook, kube, fluid, ns):
     run = ansible_playbook(PLAY, "-e", json.dumps({
         "datasets_namespace": ns,
-        "datasets_runtime_defaults": {"JuiceFSRuntime": {"tiered_store": [{"medium": "MEM", "path": "/dev/shm",
-                                                                            "quota": "0"}]}},
+        "datasets_runtime_defaults": {
+            "JuiceFSRuntime": {"tiered_store": [{"medium": "MEM", "path": "/dev/shm", "quota": "0"}]}},
         "datasets_list": [{"name": "jfs", "mounts": [{"name": "m", "mount_point": "juicefs:///"}],
                            "runtime": {"kind": "JuiceFSRuntime"}},
                           {"name": "bad", "mounts": [{"name": "m", "mount_point": "https://example.com/d/"}],
@@ -141,4 +140,3 @@ def test_datasets_role_names_the_kind_variable_of_a_bad_runtime_and_writes_nothi
     assert "datasets_runtime_defaults.JuiceFSRuntime.tiered_store[0].quota: '0' must be more than 0" in run.stdout
     assert "datasets_list[1].runtime.kind: value of kind must be one of" in run.stdout
     assert kube.get("dataset", "-n", ns)["items"] == []
-

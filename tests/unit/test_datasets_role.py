@@ -60,7 +60,7 @@ class Role(object):
         return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(template))
 
     def __getitem__(self, name):
-        return self.render("{{ %s }}" % name)
+        return list(self.render("{{ [%s] }}" % name))[0]  # a plain value, whatever the templar's own types
 
     def check(self):
         """The task 'Validate the runtimes of other kinds' (check mode): the runtime module's validation of the
@@ -126,7 +126,7 @@ def test_runtime_kind_picks_the_kind_and_its_defaults():
         dict(NFS, node_selector={"gpu": "v100"}, runtime={"kind": "ThinRuntime", "spec": {"profileName": "nfs"}}),
         dict(HBASE, runtime={"kind": "JuiceFSRuntime", "replicas": 3}),
         dict(HBASE, name="alluxio", runtime={"kind": "AlluxioRuntime", "replicas": 1})])
-    thin, jfs = role["_datasets_kind_runtimes"]
+    thin, jfs = list(role["_datasets_kind_runtimes"])
     assert thin == {"name": "nfs-demo", "namespace": "default", "kind": "ThinRuntime",
                     "fuse": {"node_selector": {"gpu": "v100"}}, "spec": {"profileName": "nfs"}}
     # datasets_runtime_defaults.JuiceFSRuntime's tier, the Dataset's own replicas
@@ -142,10 +142,10 @@ def test_runtime_kind_picks_the_kind_and_its_defaults():
 
 def test_datasets_runtime_kind_is_the_default_kind_and_kind_defaults_merge_under_the_settings():
     role = Role(datasets_runtime_kind="ThinRuntime",
-                datasets_runtime_defaults={"ThinRuntime": {"spec": {"profileName": "nfs", "runAs": {"uid": 1}},
-                                                            "labels": {"team": "a"}}},
+                datasets_runtime_defaults={"ThinRuntime": {
+                    "spec": {"profileName": "nfs", "runAs": {"uid": 1}}, "labels": {"team": "a"}}},
                 datasets_list=[dict(NFS, runtime={"spec": {"profileName": "other"}}), dict(NFS, name="plain")])
-    own, plain = role["_datasets_kind_runtimes"]
+    own, plain = list(role["_datasets_kind_runtimes"])
     assert own["kind"] == plain["kind"] == "ThinRuntime"
     assert own["spec"] == {"profileName": "other", "runAs": {"uid": 1}} and own["labels"] == {"team": "a"}
     assert plain["spec"] == {"profileName": "nfs", "runAs": {"uid": 1}}
@@ -160,9 +160,8 @@ def test_absent_names_each_runtime_by_kind():
 
 def test_a_bad_value_is_named_by_the_variable_that_set_it():
     role = Role(
-        datasets_runtime_defaults={"JuiceFSRuntime": {"tiered_store": [{"medium": "MEM", "path": "/dev/shm",
-                                                                         "quota": "0"}]},
-                                   "ThinRuntime": {}},
+        datasets_runtime_defaults={
+            "JuiceFSRuntime": {"tiered_store": [{"medium": "MEM", "path": "/dev/shm", "quota": "0"}]}, "ThinRuntime": {}},
         datasets_list=[dict(HBASE, runtime={"kind": "JuiceFSRuntime"}),
                        dict(HBASE, name="own", runtime={"kind": "JuiceFSRuntime", "tiered_store": [
                            {"medium": "MEM", "path": "shm", "quota": "1Gi"}]}),
