@@ -44,29 +44,99 @@ PLURALS = {
     "ThinRuntimeProfile": "thinruntimeprofiles",
 }
 
-# The runtimes this collection manages (cloudnative.fluid.runtime's kind choices).
-RUNTIME_KINDS = ("AlluxioRuntime", "JindoRuntime", "JuiceFSRuntime", "ThinRuntime")
-# Every runtime kind Fluid 1.0 has; a Dataset binds to the runtime of its own name, of any of these.
-ALL_RUNTIME_KINDS = RUNTIME_KINDS + ("GooseFSRuntime", "EFCRuntime", "VineyardRuntime")
+# Every runtime kind of Fluid 1.0 (cloudnative.fluid.runtime's kind choices); a Dataset binds to the runtime of
+# its own name, of any of these.
+RUNTIME_KINDS = ("AlluxioRuntime", "JindoRuntime", "JuiceFSRuntime", "ThinRuntime", "GooseFSRuntime", "EFCRuntime",
+                 "VineyardRuntime")
+ALL_RUNTIME_KINDS = RUNTIME_KINDS
 # Runtimes without a master: JuiceFS's engine never writes a master phase (its CheckMasterReady
 # returns true, pkg/ddc/juicefs/master.go), and Thin's FUSE DaemonSet stands where a master would
 # (pkg/ddc/thin/master.go).
 RUNTIMES_WITHOUT_MASTER = ("JuiceFSRuntime", "ThinRuntime")
 
-# What each runtime kind's spec has (Fluid 1.0 api/v1alpha1/*runtime_types.go): the field of its
-# image, its components, whether they take JVM options and properties, env as a map or a list of
-# name/value pairs, and which components have an image of their own.
+THIN_RUNTIME_PROFILE = "ThinRuntimeProfile"
+# Kinds without a namespace (api/v1alpha1/thinruntimeprofile_types.go: +kubebuilder:resource:scope=Cluster).
+CLUSTER_SCOPED = (THIN_RUNTIME_PROFILE,)
+
+# What each runtime kind's spec has, from Fluid v1.0.8's api/v1alpha1/<kind>runtime_types.go: the field of its
+# runtime-wide image (None: images are per component), its components, env as a map or a list of name/value pairs
+# (None: no env), where a component's image goes ("version": EFC's components nest it under version), the typed
+# options of the spec, and the typed options of each component. This collection's option names are the snake_case
+# of Fluid's json names (RUNTIME_FIELDS); an option a kind's type lacks is refused, naming the kinds that have it.
 RUNTIME_COMPONENTS = ("master", "worker", "fuse")
+_COMMON = ("node_selector", "resources")
+_ALLUXIO_COMP = _COMMON + ("jvm_options", "properties", "env", "network_mode", "volume_mounts")
+_JUICEFS_COMP = _COMMON + ("options", "env", "network_mode", "volume_mounts")
+_EFC_COMP = _COMMON + ("properties", "image", "image_tag", "network_mode")
+_VINEYARD_COMP = _COMMON + ("env", "image", "image_tag", "options", "network_mode", "volume_mounts")
 RUNTIME_SPECS = {
-    "AlluxioRuntime": dict(version="alluxioVersion", components=RUNTIME_COMPONENTS, jvm=True, properties=True,
-                           env="map", images=("fuse",)),
-    "JindoRuntime": dict(version="jindoVersion", components=RUNTIME_COMPONENTS, jvm=False, properties=True,
-                         env="map", images=("fuse",)),
-    "JuiceFSRuntime": dict(version="juicefsVersion", components=RUNTIME_COMPONENTS, jvm=False, properties=False,
-                           env="list", images=("fuse",)),
-    "ThinRuntime": dict(version=None, components=("worker", "fuse"), jvm=False, properties=False,
-                        env="list", images=("worker", "fuse")),
+    # AlluxioCompTemplateSpec (:43-95), AlluxioFuseSpec (:98-158), AlluxioRuntimeSpec (:172-243)
+    "AlluxioRuntime": dict(
+        version="alluxioVersion", components=RUNTIME_COMPONENTS, env="map", image_at=None,
+        spec=("properties", "data", "run_as", "volumes", "api_gateway", "management"),
+        master=_ALLUXIO_COMP, worker=_ALLUXIO_COMP,
+        fuse=_ALLUXIO_COMP + ("image", "image_tag", "args", "clean_policy")),
+    # GooseFSCompTemplateSpec (:25-69), GooseFSFuseSpec (:72-122), GooseFSRuntimeSpec (:125-186): no volumes, no
+    # network modes
+    "GooseFSRuntime": dict(
+        version="goosefsVersion", components=RUNTIME_COMPONENTS, env="map", image_at=None,
+        spec=("properties", "data", "run_as", "api_gateway"),
+        master=_COMMON + ("jvm_options", "properties", "env"), worker=_COMMON + ("jvm_options", "properties", "env"),
+        fuse=_COMMON + ("jvm_options", "properties", "env", "image", "image_tag", "args", "clean_policy")),
+    # JindoCompTemplateSpec (:29-82), JindoFuseSpec (:85-154), JindoRuntimeSpec (:157-222): one network mode for the
+    # whole runtime (json "networkmode"), no volume mounts on the fuse
+    "JindoRuntime": dict(
+        version="jindoVersion", components=RUNTIME_COMPONENTS, env="map", image_at=None,
+        spec=("properties", "run_as", "volumes", "network_mode"),
+        master=_COMMON + ("properties", "env", "volume_mounts"), worker=_COMMON + ("properties", "env", "volume_mounts"),
+        fuse=_COMMON + ("properties", "env", "image", "image_tag", "args", "clean_policy")),
+    # JuiceFSRuntimeSpec (:33-83), JuiceFSCompTemplateSpec (:86-128), JuiceFSFuseSpec (:130-176)
+    "JuiceFSRuntime": dict(
+        version="juicefsVersion", components=RUNTIME_COMPONENTS, env="list", image_at=None,
+        spec=("run_as", "volumes", "management", "configs"),
+        master=_JUICEFS_COMP, worker=_JUICEFS_COMP, fuse=_JUICEFS_COMP + ("image", "image_tag", "clean_policy")),
+    # ThinRuntimeSpec (:32-70), ThinCompTemplateSpec (:73-129), ThinFuseSpec (:131-201): no master
+    "ThinRuntime": dict(
+        version=None, components=("worker", "fuse"), env="list", image_at=None,
+        spec=("run_as", "volumes", "management"),
+        worker=_COMMON + ("env", "image", "image_tag", "network_mode", "volume_mounts"),
+        fuse=_COMMON + ("env", "image", "image_tag", "command", "args", "options", "clean_policy", "network_mode",
+                        "volume_mounts")),
+    # EFCCompTemplateSpec (:48-91), EFCFuseSpec (:94-130), EFCRuntimeSpec (:133-162): images under each
+    # component's version, no env, no volumes
+    "EFCRuntime": dict(
+        version=None, components=RUNTIME_COMPONENTS, env=None, image_at="version",
+        spec=(), master=_EFC_COMP, worker=_EFC_COMP, fuse=_EFC_COMP + ("clean_policy",)),
+    # VineyardCompTemplateSpec (:25-110), MasterSpec (:132-152), VineyardClientSocketSpec (:155-235),
+    # VineyardRuntimeSpec (:238-301): the fuse (a client socket) has no node selector and no volume mounts
+    "VineyardRuntime": dict(
+        version=None, components=RUNTIME_COMPONENTS, env="map", image_at=None,
+        spec=("volumes",), master=_VINEYARD_COMP, worker=_VINEYARD_COMP,
+        fuse=("resources", "env", "image", "image_tag", "options", "clean_policy", "network_mode")),
 }
+# The json name of each typed option where it is not the camelCase of the option (JindoRuntimeSpec's
+# `NetworkMode json:"networkmode"`, jindoruntime_types.go:209).
+RUNTIME_FIELDS = {"network_mode": {"JindoRuntime": "networkmode"}}
+# Values of Fluid's enums (api/v1alpha1/constant.go:44-58, container_network.go:19-27; "" means the default).
+FUSE_CLEAN_POLICIES = ("OnDemand", "OnRuntimeDeleted", "OnFuseChanged")
+NETWORK_MODES = ("HostNetwork", "ContainerNetwork")
+
+
+def runtime_options(kind, part):
+    """The typed options of one part ("spec", "master", "worker", "fuse") of a runtime kind; () if it has none."""
+    return RUNTIME_SPECS[kind].get(part) or ()
+
+
+def kinds_with(part, option):
+    """The runtime kinds whose `part` has `option`, for messages."""
+    return [k for k in RUNTIME_KINDS if option in runtime_options(k, part)]
+
+
+def camel(name):
+    """Fluid's json name of a snake_case option: image_tag -> imageTag."""
+    head, _, rest = name.partition("_")
+    return head + "".join(w.capitalize() for w in rest.split("_")) if rest else head
+
 
 # Dataset phases (api/v1alpha1/dataset_types.go)
 PHASE_BOUND = "Bound"
@@ -253,20 +323,32 @@ def _disabled(obj, component):
 
 def runtime_has_workers(obj, kind):
     """Whether Fluid deploys workers for this runtime: ThinRuntime only with spec.worker.enabled
-    (pkg/ddc/thin/util.go), Jindo and EFC unless spec.worker.disabled."""
+    (pkg/ddc/thin/util.go), Jindo and EFC unless spec.worker.disabled (jindocache/worker.go
+    CheckWorkersReady; EFCRuntime.Replicas() is 0 then, api/v1alpha1/efcruntime_types.go:204-214)."""
     worker = ((obj or {}).get("spec") or {}).get("worker") or {}
     if kind == "ThinRuntime":
         return bool(worker.get("enabled"))
-    return not worker.get("disabled")
+    if kind in ("JindoRuntime", "EFCRuntime"):
+        return not worker.get("disabled")
+    return True
 
 
 def runtime_ready(obj, kind="AlluxioRuntime", min_workers=None):
     """Whether the runtime is ready as Fluid v1.0.8 means it before it binds the Dataset
     (pkg/ddc/base/setup.go runs SetupMaster, CheckMasterReady, SetupWorkers, CheckWorkersReady,
-    CheckAndUpdateRuntimeStatus; phases from pkg/utils/kubeclient/statefulset.go):
+    CheckAndUpdateRuntimeStatus; phases from pkg/utils/kubeclient/statefulset.go, written by
+    pkg/ctrl/master.go CheckAndSyncMasterStatus and pkg/ctrl/worker.go CheckAndSyncWorkerStatus):
 
-    * a master (Alluxio, GooseFS, Vineyard, EFC, and Jindo unless spec.master.disabled): phase Ready
-      with all its replicas ready (pkg/ddc/<engine>/status.go needs every master);
+    * a master: phase Ready with all its replicas ready, as each engine's CheckAndUpdateRuntimeStatus
+      needs every master (alluxio/status.go:95-105, goosefs/status.go:92-98, vineyard/status.go:85-91,
+      efc/status.go:83-89, jindocache/status.go:147-153). GooseFS, Vineyard and Alluxio always have one
+      (goosefs/master.go:36-52, vineyard/master.go:33-50; Vineyard's spec.master.endpoint is not read by
+      the v1.0.8 engine, vineyard/transform.go:84-88, so its etcd master is always deployed). EFC's
+      disabled master is a StatefulSet of 0 replicas (charts/efc/templates/master/statefulset.yaml:28), whose
+      phase Fluid writes Ready (efc/master.go:108-124). Jindo's disabled master is never checked nor
+      written (jindocache/master.go:35-41);
+    * a Jindo runtime with master and workers disabled (fuse only) is set up once status.valueFile is
+      written, its only status (jindocache/status.go:37-89);
     * JuiceFS has no master and Thin has its FUSE DaemonSet instead: their setup is done once
       status.setupDuration is written (pkg/ddc/juicefs/status.go, pkg/ddc/thin/status.go; Thin
       writes fusePhase Ready with it);
@@ -287,6 +369,8 @@ def runtime_ready(obj, kind="AlluxioRuntime", min_workers=None):
             return False
         if comps["master"]["ready"] < comps["master"]["desired"]:
             return False
+    elif not runtime_has_workers(obj, kind) and not st.get("valueFile"):
+        return False
     if not runtime_has_workers(obj, kind):
         return True
     if min_workers is None:

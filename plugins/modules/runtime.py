@@ -14,12 +14,14 @@ version_added: 0.1.0
 author:
   - cloudnative.fluid contributors (@cloudnative)
 description:
-  - Create, update or delete a Fluid runtime (C(AlluxioRuntime), C(JindoRuntime), C(JuiceFSRuntime) or C(ThinRuntime),
-    C(data.fluid.io/v1alpha1)), one or many in one task.
+  - Create, update or delete a Fluid runtime (C(AlluxioRuntime), C(GooseFSRuntime), C(JindoRuntime),
+    C(JuiceFSRuntime), C(ThinRuntime), C(EFCRuntime) or C(VineyardRuntime), C(data.fluid.io/v1alpha1)), one or many
+    in one task.
   - A runtime caches the Dataset of the same name and namespace (see M(cloudnative.fluid.dataset)) on its workers;
     Fluid marks that Dataset C(Bound) once the runtime is ready.
   - Options map one to one to the runtime's fields (snake_case here, camelCase in Fluid). O(spec) is merged last for
-    fields this module does not type. Options a kind does not have are refused with the field that does.
+    fields this module does not type. An option the kind's Fluid API type does not have is refused, naming the kinds
+    that have it.
   - All inputs are checked before anything is written; an error names the field and what to write instead.
   - Objects are written with server-side apply (field manager C(cloudnative.fluid)). A task reports a change only
     when a field it sets differs; fields that the API server or Fluid fill in (for example C(volumeType)) never cause
@@ -68,13 +70,14 @@ options:
     description:
       - The runtime kind. With O(runtimes), the default for items that set none.
     type: str
-    choices: [AlluxioRuntime, JindoRuntime, JuiceFSRuntime, ThinRuntime]
+    choices: [AlluxioRuntime, JindoRuntime, JuiceFSRuntime, ThinRuntime, GooseFSRuntime, EFCRuntime, VineyardRuntime]
     default: AlluxioRuntime
   runtimes:
     description:
       - Many runtimes in one task, each a mapping with the same options as this module's top level (V(name),
         V(namespace), V(state), V(kind), V(replicas), V(tiered_store), V(master), V(worker), V(fuse), V(properties),
-        V(image), V(image_tag), V(labels), V(annotations), V(spec)).
+        V(image), V(image_tag), V(data), V(run_as), V(volumes), V(api_gateway), V(management), V(configs),
+        V(network_mode), V(labels), V(annotations), V(spec)).
       - All are validated before any is written, and awaited together within one O(wait_timeout).
       - Mutually exclusive with O(name); the other per-runtime options must then be set inside each item.
     type: list
@@ -88,6 +91,8 @@ options:
     description:
       - Cache tiers (C(spec.tieredstore.levels)), fastest first. The cache capacity Fluid reports is the sum of the
         quotas times the number of ready workers.
+      - Required for VineyardRuntime, whose tiers are V(MEM) (vineyardd's shared memory, a quota without a path) and
+        V(SSD) (its spill storage). EFCRuntime's workers use the first path of the fastest tier only.
     type: list
     elements: dict
     suboptions:
@@ -99,13 +104,19 @@ options:
       path:
         description:
           - Directory (or comma-separated directories) of the tier on the node (C(path)), each absolute,
-            for example C(/dev/shm).
+            for example C(/dev/shm). Required, except for VineyardRuntime's V(MEM) tier.
         type: str
-        required: true
       quota:
-        description: Size of the tier as a Kubernetes quantity (C(quota)), for example C(2Gi) or C(10Gi).
+        description:
+          - Size of the tier as a Kubernetes quantity (C(quota)), for example C(2Gi) or C(10Gi); divided equally
+            among the tier's paths. Required unless O(tiered_store[].quota_list) is given.
         type: str
-        required: true
+      quota_list:
+        description:
+          - One size per path of a tier with several paths (C(quotaList)), comma-separated without spaces in the
+            order of O(tiered_store[].path), each with a unit, for example C(100Gi,50Gi). Fluid then ignores
+            O(tiered_store[].quota).
+        type: str
       high:
         description: High watermark ratio (C(high)), above 0 and at most 1, greater than O(tiered_store[].low).
         type: float
@@ -118,114 +129,325 @@ options:
         choices: [hostPath, emptyDir]
   master:
     description:
-      - Master component (C(spec.master)). ThinRuntime has no master.
+      - Master component (C(spec.master)). ThinRuntime has none; JuiceFSRuntime's is declared by Fluid but not used.
+      - Each suboption is refused for a kind whose master lacks it, naming the kinds that have it.
     type: dict
     suboptions:
       jvm_options:
-        description: JVM options (C(jvmOptions)); AlluxioRuntime only.
+        description: JVM options (C(jvmOptions)); AlluxioRuntime and GooseFSRuntime only.
         type: list
         elements: str
       properties:
         description:
-          - Properties of the component (C(properties)), values sent as strings; AlluxioRuntime and JindoRuntime
-            only. Values of keys that look like secrets are masked in the output.
+          - Properties of the component (C(properties)), values sent as strings; AlluxioRuntime, GooseFSRuntime,
+            JindoRuntime and EFCRuntime only. Values of keys that look like secrets are masked in the output.
+        type: dict
+      options:
+        description:
+          - Options of the component (C(options)), values sent as strings (an empty value is kept, as C(writeback)
+            without a value); JuiceFSRuntime (master, worker, fuse), ThinRuntime (fuse) and VineyardRuntime (master,
+            worker, fuse). Values of keys that look like secrets are masked in the output.
         type: dict
       node_selector:
-        description: Node labels the component's pods must run on (C(nodeSelector)).
+        description: Node labels the component's pods must run on (C(nodeSelector)); every component but
+          VineyardRuntime's fuse.
         type: dict
       resources:
         description: Kubernetes resource C(requests) and C(limits) of the component (C(resources)).
         type: dict
       image:
         description:
-          - Image of the component (C(image)). Only fuse (all kinds) and ThinRuntime's worker have one; the others
-            use the runtime's O(image).
+          - Image of the component (C(image)). Only the fuse of AlluxioRuntime, GooseFSRuntime, JindoRuntime and
+            JuiceFSRuntime has one (their master and workers use the runtime's O(image)); every component of
+            ThinRuntime, EFCRuntime (sent as C(version.image)) and VineyardRuntime has one.
         type: str
       image_tag:
-        description: Tag of the component's image (C(imageTag)).
+        description: Tag of the component's image (C(imageTag); EFCRuntime C(version.imageTag)).
         type: str
       env:
         description:
           - Environment variables of the component (C(env)), as a mapping; sent as a map or as a list of
-            C(name)/C(value) pairs, whichever the kind expects. Values of keys that look like secrets are masked.
+            C(name)/C(value) pairs, whichever the kind expects. EFCRuntime has none. Values of keys that look like
+            secrets are masked.
         type: dict
+      command:
+        description: Command of the FUSE container (C(command)); ThinRuntime's fuse only (it replaces the profile's).
+        type: list
+        elements: str
+      args:
+        description: Arguments of the FUSE program (C(args)); the fuse of AlluxioRuntime, GooseFSRuntime, JindoRuntime
+          and ThinRuntime.
+        type: list
+        elements: str
+      clean_policy:
+        description:
+          - When Fluid removes the FUSE pod from a node (C(cleanPolicy)); the fuse of every kind. V(OnDemand) when no
+            pod on the node uses the Dataset any more, V(OnRuntimeDeleted) only with the runtime (Fluid's default),
+            V(OnFuseChanged) when unused and the fuse spec changed.
+        type: str
+        choices: [OnDemand, OnRuntimeDeleted, OnFuseChanged]
+      network_mode:
+        description:
+          - V(HostNetwork) (Fluid's default) or V(ContainerNetwork) for the component's pods (C(networkMode)).
+          - AlluxioRuntime, JuiceFSRuntime, EFCRuntime and VineyardRuntime (master, worker, fuse), ThinRuntime (worker,
+            fuse). JindoRuntime has one for the whole runtime (O(network_mode)); GooseFSRuntime has none.
+        type: str
+        choices: [HostNetwork, ContainerNetwork]
+      volume_mounts:
+        description:
+          - Volumes of O(volumes) to mount into the component's containers (C(volumeMounts)), as Kubernetes
+            VolumeMounts with API field names (C(name), C(mountPath), C(subPath), C(readOnly)). Each must name a
+            volume of O(volumes) (or of C(spec.volumes)).
+          - AlluxioRuntime and JuiceFSRuntime (master, worker, fuse), JindoRuntime and VineyardRuntime (master,
+            worker), ThinRuntime (worker, fuse).
+        type: list
+        elements: dict
   worker:
-    description: Worker component (C(spec.worker)).
+    description:
+      - Worker component (C(spec.worker)), the cache workers.
+      - Each suboption is refused for a kind whose worker lacks it, naming the kinds that have it.
     type: dict
     suboptions:
       jvm_options:
-        description: JVM options (C(jvmOptions)); AlluxioRuntime only.
+        description: JVM options (C(jvmOptions)); AlluxioRuntime and GooseFSRuntime only.
         type: list
         elements: str
       properties:
         description:
-          - Properties of the component (C(properties)), values sent as strings; AlluxioRuntime and JindoRuntime
-            only. Values of keys that look like secrets are masked in the output.
+          - Properties of the component (C(properties)), values sent as strings; AlluxioRuntime, GooseFSRuntime,
+            JindoRuntime and EFCRuntime only. Values of keys that look like secrets are masked in the output.
+        type: dict
+      options:
+        description:
+          - Options of the component (C(options)), values sent as strings (an empty value is kept, as C(writeback)
+            without a value); JuiceFSRuntime (master, worker, fuse), ThinRuntime (fuse) and VineyardRuntime (master,
+            worker, fuse). Values of keys that look like secrets are masked in the output.
         type: dict
       node_selector:
-        description: Node labels the component's pods must run on (C(nodeSelector)).
+        description: Node labels the component's pods must run on (C(nodeSelector)); every component but
+          VineyardRuntime's fuse.
         type: dict
       resources:
         description: Kubernetes resource C(requests) and C(limits) of the component (C(resources)).
         type: dict
       image:
         description:
-          - Image of the component (C(image)). Only fuse (all kinds) and ThinRuntime's worker have one; the others
-            use the runtime's O(image).
+          - Image of the component (C(image)). Only the fuse of AlluxioRuntime, GooseFSRuntime, JindoRuntime and
+            JuiceFSRuntime has one (their master and workers use the runtime's O(image)); every component of
+            ThinRuntime, EFCRuntime (sent as C(version.image)) and VineyardRuntime has one.
         type: str
       image_tag:
-        description: Tag of the component's image (C(imageTag)).
+        description: Tag of the component's image (C(imageTag); EFCRuntime C(version.imageTag)).
         type: str
       env:
         description:
           - Environment variables of the component (C(env)), as a mapping; sent as a map or as a list of
-            C(name)/C(value) pairs, whichever the kind expects. Values of keys that look like secrets are masked.
+            C(name)/C(value) pairs, whichever the kind expects. EFCRuntime has none. Values of keys that look like
+            secrets are masked.
         type: dict
+      command:
+        description: Command of the FUSE container (C(command)); ThinRuntime's fuse only (it replaces the profile's).
+        type: list
+        elements: str
+      args:
+        description: Arguments of the FUSE program (C(args)); the fuse of AlluxioRuntime, GooseFSRuntime, JindoRuntime
+          and ThinRuntime.
+        type: list
+        elements: str
+      clean_policy:
+        description:
+          - When Fluid removes the FUSE pod from a node (C(cleanPolicy)); the fuse of every kind. V(OnDemand) when no
+            pod on the node uses the Dataset any more, V(OnRuntimeDeleted) only with the runtime (Fluid's default),
+            V(OnFuseChanged) when unused and the fuse spec changed.
+        type: str
+        choices: [OnDemand, OnRuntimeDeleted, OnFuseChanged]
+      network_mode:
+        description:
+          - V(HostNetwork) (Fluid's default) or V(ContainerNetwork) for the component's pods (C(networkMode)).
+          - AlluxioRuntime, JuiceFSRuntime, EFCRuntime and VineyardRuntime (master, worker, fuse), ThinRuntime (worker,
+            fuse). JindoRuntime has one for the whole runtime (O(network_mode)); GooseFSRuntime has none.
+        type: str
+        choices: [HostNetwork, ContainerNetwork]
+      volume_mounts:
+        description:
+          - Volumes of O(volumes) to mount into the component's containers (C(volumeMounts)), as Kubernetes
+            VolumeMounts with API field names (C(name), C(mountPath), C(subPath), C(readOnly)). Each must name a
+            volume of O(volumes) (or of C(spec.volumes)).
+          - AlluxioRuntime and JuiceFSRuntime (master, worker, fuse), JindoRuntime and VineyardRuntime (master,
+            worker), ThinRuntime (worker, fuse).
+        type: list
+        elements: dict
   fuse:
-    description: FUSE client component (C(spec.fuse)).
+    description:
+      - FUSE client component (C(spec.fuse)); VineyardRuntime's is its client socket.
+      - Each suboption is refused for a kind whose fuse lacks it, naming the kinds that have it.
     type: dict
     suboptions:
       jvm_options:
-        description: JVM options (C(jvmOptions)); AlluxioRuntime only.
+        description: JVM options (C(jvmOptions)); AlluxioRuntime and GooseFSRuntime only.
         type: list
         elements: str
       properties:
         description:
-          - Properties of the component (C(properties)), values sent as strings; AlluxioRuntime and JindoRuntime
-            only. Values of keys that look like secrets are masked in the output.
+          - Properties of the component (C(properties)), values sent as strings; AlluxioRuntime, GooseFSRuntime,
+            JindoRuntime and EFCRuntime only. Values of keys that look like secrets are masked in the output.
+        type: dict
+      options:
+        description:
+          - Options of the component (C(options)), values sent as strings (an empty value is kept, as C(writeback)
+            without a value); JuiceFSRuntime (master, worker, fuse), ThinRuntime (fuse) and VineyardRuntime (master,
+            worker, fuse). Values of keys that look like secrets are masked in the output.
         type: dict
       node_selector:
-        description: Node labels the component's pods must run on (C(nodeSelector)).
+        description: Node labels the component's pods must run on (C(nodeSelector)); every component but
+          VineyardRuntime's fuse.
         type: dict
       resources:
         description: Kubernetes resource C(requests) and C(limits) of the component (C(resources)).
         type: dict
       image:
         description:
-          - Image of the component (C(image)). Only fuse (all kinds) and ThinRuntime's worker have one; the others
-            use the runtime's O(image).
+          - Image of the component (C(image)). Only the fuse of AlluxioRuntime, GooseFSRuntime, JindoRuntime and
+            JuiceFSRuntime has one (their master and workers use the runtime's O(image)); every component of
+            ThinRuntime, EFCRuntime (sent as C(version.image)) and VineyardRuntime has one.
         type: str
       image_tag:
-        description: Tag of the component's image (C(imageTag)).
+        description: Tag of the component's image (C(imageTag); EFCRuntime C(version.imageTag)).
         type: str
       env:
         description:
           - Environment variables of the component (C(env)), as a mapping; sent as a map or as a list of
-            C(name)/C(value) pairs, whichever the kind expects. Values of keys that look like secrets are masked.
+            C(name)/C(value) pairs, whichever the kind expects. EFCRuntime has none. Values of keys that look like
+            secrets are masked.
         type: dict
+      command:
+        description: Command of the FUSE container (C(command)); ThinRuntime's fuse only (it replaces the profile's).
+        type: list
+        elements: str
+      args:
+        description: Arguments of the FUSE program (C(args)); the fuse of AlluxioRuntime, GooseFSRuntime, JindoRuntime
+          and ThinRuntime.
+        type: list
+        elements: str
+      clean_policy:
+        description:
+          - When Fluid removes the FUSE pod from a node (C(cleanPolicy)); the fuse of every kind. V(OnDemand) when no
+            pod on the node uses the Dataset any more, V(OnRuntimeDeleted) only with the runtime (Fluid's default),
+            V(OnFuseChanged) when unused and the fuse spec changed.
+        type: str
+        choices: [OnDemand, OnRuntimeDeleted, OnFuseChanged]
+      network_mode:
+        description:
+          - V(HostNetwork) (Fluid's default) or V(ContainerNetwork) for the component's pods (C(networkMode)).
+          - AlluxioRuntime, JuiceFSRuntime, EFCRuntime and VineyardRuntime (master, worker, fuse), ThinRuntime (worker,
+            fuse). JindoRuntime has one for the whole runtime (O(network_mode)); GooseFSRuntime has none.
+        type: str
+        choices: [HostNetwork, ContainerNetwork]
+      volume_mounts:
+        description:
+          - Volumes of O(volumes) to mount into the component's containers (C(volumeMounts)), as Kubernetes
+            VolumeMounts with API field names (C(name), C(mountPath), C(subPath), C(readOnly)). Each must name a
+            volume of O(volumes) (or of C(spec.volumes)).
+          - AlluxioRuntime and JuiceFSRuntime (master, worker, fuse), JindoRuntime and VineyardRuntime (master,
+            worker), ThinRuntime (worker, fuse).
+        type: list
+        elements: dict
   properties:
     description:
-      - Properties of the whole runtime (C(spec.properties)), values sent as strings; AlluxioRuntime and JindoRuntime
-        only. Values of keys that look like secrets are masked in the output.
+      - Properties of the whole runtime (C(spec.properties)), values sent as strings; AlluxioRuntime, GooseFSRuntime
+        and JindoRuntime only. Values of keys that look like secrets are masked in the output.
     type: dict
   image:
     description:
-      - Image of the runtime's master and workers (C(spec.alluxioVersion.image), C(spec.jindoVersion.image) or
-        C(spec.juicefsVersion.image)). ThinRuntime takes images from O(worker.image) and O(fuse.image) or its profile.
+      - Image of the runtime's master and workers (C(spec.alluxioVersion.image), C(spec.goosefsVersion.image),
+        C(spec.jindoVersion.image) or C(spec.juicefsVersion.image)). ThinRuntime, EFCRuntime and VineyardRuntime
+        have an image per component (O(master.image), O(worker.image), O(fuse.image)).
     type: str
   image_tag:
     description: Tag of O(image) (C(imageTag) of the same field).
     type: str
+  data:
+    description: How Fluid manages the Dataset's data (C(spec.data)); AlluxioRuntime and GooseFSRuntime only.
+    type: dict
+    suboptions:
+      replicas:
+        description: Copies of each file kept in the cache (C(replicas)), 1 or more.
+        type: int
+        required: true
+  run_as:
+    description:
+      - The user and group the runtime's processes run as (C(spec.runAs)); AlluxioRuntime, GooseFSRuntime,
+        JindoRuntime, JuiceFSRuntime and ThinRuntime. Fluid 1.0.8's JuiceFS and Thin engines do not use it (the
+        task warns).
+    type: dict
+    suboptions:
+      uid:
+        description: User id (C(uid)), 0 or more.
+        type: int
+        required: true
+      gid:
+        description: Group id (C(gid)), 0 or more.
+        type: int
+        required: true
+      user:
+        description: User name (C(user)).
+        type: str
+        required: true
+      group:
+        description: Group name (C(group)).
+        type: str
+        required: true
+  volumes:
+    description:
+      - Kubernetes volumes the components may mount (C(spec.volumes)), with API field names (C(name) and one
+        volume source such as C(hostPath), C(persistentVolumeClaim), C(configMap) or C(secret)); each with a unique name and exactly one volume source. Mount
+        them with the components' C(volume_mounts).
+      - AlluxioRuntime, JindoRuntime, JuiceFSRuntime, ThinRuntime and VineyardRuntime.
+    type: list
+    elements: dict
+  api_gateway:
+    description: Alluxio's or GooseFS's API gateway (C(spec.apiGateway)); AlluxioRuntime and GooseFSRuntime only.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether Fluid deploys the gateway (C(enabled)); its endpoint appears in C(status.apiGateway).
+        type: bool
+        required: true
+  management:
+    description: How Fluid manages the runtime (C(spec.management)); AlluxioRuntime, JuiceFSRuntime and ThinRuntime.
+    type: dict
+    suboptions:
+      metadata_sync_policy:
+        description: Metadata sync when the runtime is set up (C(metadataSyncPolicy)).
+        type: dict
+        suboptions:
+          auto_sync:
+            description:
+              - Whether Fluid syncs the Dataset's metadata (file count, total size) by itself (C(autoSync)). Fluid
+                defaults to V(true), except for ThinRuntime (V(false)).
+            type: bool
+      clean_cache_policy:
+        description: Cache cleaning when the runtime is deleted (C(cleanCachePolicy)).
+        type: dict
+        suboptions:
+          grace_period_seconds:
+            description: Seconds the cleaning may take (C(gracePeriodSeconds)), 0 or more; Fluid's default 60.
+            type: int
+          max_retry_attempts:
+            description: Retries of a failed cleaning (C(maxRetryAttempts)), 0 or more; Fluid's default 3.
+            type: int
+  configs:
+    description:
+      - Options of C(juicefs format) (C(spec.configs)); JuiceFSRuntime only. Each is written without its dashes,
+        for example C(trash-days=0); Fluid adds C(--).
+    type: list
+    elements: str
+  network_mode:
+    description:
+      - V(HostNetwork) (Fluid's default) or V(ContainerNetwork) for all the runtime's pods (C(spec.networkmode));
+        JindoRuntime only. The other kinds set it per component (O(master.network_mode), ...).
+    type: str
+    choices: [HostNetwork, ContainerNetwork]
   labels:
     description: Labels of the runtime object.
     type: dict
@@ -234,18 +456,20 @@ options:
     type: dict
   spec:
     description:
-      - Any further C(spec) fields with Fluid's camelCase names (for example C(data), C(runAs), C(management),
-        C(profileName) for ThinRuntime). Merged last over the fields built from the typed options; mappings merge,
-        everything else replaces.
+      - Any further C(spec) fields with Fluid's camelCase names (for example C(profileName) for ThinRuntime,
+        C(podMetadata), C(disablePrometheus), C(master.disabled) for JindoRuntime and EFCRuntime). Merged last over the
+        fields built from the typed options; mappings merge, everything else replaces.
     type: dict
   wait_for:
     description:
       - What O(wait) waits for. V(ready) is the runtime ready as Fluid decides it before it binds the Dataset,
-        for each kind. AlluxioRuntime and JindoRuntime (unless its master is disabled) need every master ready.
-        JuiceFSRuntime has no master and ThinRuntime has its FUSE DaemonSet instead; both are ready once Fluid has
-        finished setting them up (C(status.setupDuration) written). All kinds also need at least
-        O(wait_min_workers) workers ready, except a ThinRuntime without C(spec.worker.enabled) (Fluid deploys no
-        worker for it).
+        for each kind. AlluxioRuntime, GooseFSRuntime, VineyardRuntime, EFCRuntime and JindoRuntime need every
+        master ready (an EFCRuntime's disabled master counts as ready once Fluid wrote its phase; a JindoRuntime's
+        disabled master is not awaited, and one with master and workers disabled is ready once Fluid wrote its
+        C(status.valueFile)). JuiceFSRuntime has no master and ThinRuntime has its FUSE DaemonSet instead; both are
+        ready once Fluid has finished setting them up (C(status.setupDuration) written). All kinds also need at
+        least O(wait_min_workers) workers ready, except a ThinRuntime without C(spec.worker.enabled) and a
+        JindoRuntime or EFCRuntime with C(spec.worker.disabled) (Fluid deploys no worker for them).
       - V(bound) is V(ready) and, in addition, the Dataset of the same name in phase C(Bound).
     type: str
     choices: [ready, bound]
@@ -257,6 +481,7 @@ options:
     type: int
 seealso:
   - module: cloudnative.fluid.dataset
+  - module: cloudnative.fluid.thinruntime_profile
   - name: Fluid AlluxioRuntime API
     description: Fluid's API reference for the runtimes.
     link: https://github.com/fluid-cloudnative/fluid/blob/master/docs/en/dev/api_doc.md
@@ -330,18 +555,67 @@ EXAMPLES = r"""
     fuse:
       jvm_options: ["-Xmx4G", "-Xms4G"]
 
-- name: A JuiceFS runtime, with fields this module does not type passed through spec
+- name: A JuiceFS runtime with FUSE options (an empty value is an option without a value) and a format option
   cloudnative.fluid.runtime:
     name: jfsdemo
     kind: JuiceFSRuntime
     replicas: 1
     tiered_store:
       - {medium: MEM, path: /dev/shm, quota: 40Gi, low: 0.1}
-    spec:
-      fuse:
-        options:
-          writeback: ""
+    configs: ["trash-days=0"]
+    fuse:
+      options:
+        writeback: ""
+      clean_policy: OnDemand
     wait: false
+
+- name: A ThinRuntime on the NFS profile (see cloudnative.fluid.thinruntime_profile), its FUSE on the pod network
+  cloudnative.fluid.runtime:
+    name: nfs-demo
+    kind: ThinRuntime
+    fuse:
+      network_mode: ContainerNetwork
+      args: ["-o", "ro"]
+    spec:
+      profileName: nfs
+
+- name: A GooseFSRuntime keeping two copies of each cached file, with its API gateway
+  cloudnative.fluid.runtime:
+    name: goosedemo
+    kind: GooseFSRuntime
+    replicas: 2
+    tiered_store:
+      - {medium: HDD, path: "/mnt/disk1,/mnt/disk2", quota_list: "100Gi,50Gi", high: 0.95, low: 0.7}
+    data:
+      replicas: 2
+    api_gateway:
+      enabled: true
+
+- name: A VineyardRuntime (its Dataset has no mounts) with 4Gi of shared memory per worker
+  cloudnative.fluid.runtime:
+    name: vineyard
+    kind: VineyardRuntime
+    replicas: 2
+    tiered_store:
+      - {medium: MEM, quota: 4Gi}
+    volumes:
+      - name: etcd-data
+        hostPath:
+          path: /var/lib/vineyard-etcd
+    master:
+      volume_mounts:
+        - {name: etcd-data, mountPath: /var/etcd}
+
+- name: An EFCRuntime on an Alibaba Cloud NAS file system, its FUSE pods removed when no longer used
+  cloudnative.fluid.runtime:
+    name: efcdemo
+    kind: EFCRuntime
+    replicas: 1
+    tiered_store:
+      - {medium: MEM, path: /dev/shm, quota: 15Gi}
+    fuse:
+      clean_policy: OnDemand
+    wait_for: bound
 
 - name: Remove the runtime (the Dataset goes back to NotBound)
   cloudnative.fluid.runtime:
@@ -426,8 +700,8 @@ runtimes:
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import runtime_checks as checks
 from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
-from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
 COMPONENTS = fluid.RUNTIME_COMPONENTS
@@ -435,8 +709,9 @@ KINDS = fluid.RUNTIME_SPECS
 
 LEVEL_SPEC = dict(
     medium=dict(type="str", required=True, choices=["MEM", "SSD", "HDD"]),
-    path=dict(type="str", required=True),
-    quota=dict(type="str", required=True),
+    path=dict(type="str"),
+    quota=dict(type="str"),
+    quota_list=dict(type="str"),
     high=dict(type="float"),
     low=dict(type="float"),
     volume_type=dict(type="str", choices=["hostPath", "emptyDir"]),
@@ -445,11 +720,17 @@ LEVEL_SPEC = dict(
 COMPONENT_SPEC = dict(
     jvm_options=dict(type="list", elements="str"),
     properties=dict(type="dict"),
+    options=dict(type="dict"),
     node_selector=dict(type="dict"),
     resources=dict(type="dict"),
     image=dict(type="str"),
     image_tag=dict(type="str"),
     env=dict(type="dict"),
+    command=dict(type="list", elements="str"),
+    args=dict(type="list", elements="str"),
+    clean_policy=dict(type="str", choices=list(fluid.FUSE_CLEAN_POLICIES)),
+    network_mode=dict(type="str", choices=list(fluid.NETWORK_MODES)),
+    volume_mounts=dict(type="list", elements="dict"),
 )
 
 ITEM_SPEC = driver.item_spec(
@@ -462,28 +743,57 @@ ITEM_SPEC = driver.item_spec(
     properties=dict(type="dict"),
     image=dict(type="str"),
     image_tag=dict(type="str"),
+    data=dict(type="dict", options=dict(replicas=dict(type="int", required=True))),
+    run_as=dict(type="dict", options=dict(uid=dict(type="int", required=True), gid=dict(type="int", required=True),
+                                          user=dict(type="str", required=True), group=dict(type="str", required=True))),
+    volumes=dict(type="list", elements="dict"),
+    api_gateway=dict(type="dict", options=dict(enabled=dict(type="bool", required=True))),
+    management=dict(type="dict", options=dict(
+        metadata_sync_policy=dict(type="dict", options=dict(auto_sync=dict(type="bool"))),
+        clean_cache_policy=dict(type="dict", options=dict(grace_period_seconds=dict(type="int"),
+                                                          max_retry_attempts=dict(type="int"))))),
+    configs=dict(type="list", elements="str"),
+    network_mode=dict(type="str", choices=list(fluid.NETWORK_MODES)),
 )
+# spec-level options whose suboptions are typed too (snake_case -> camelCase all the way down)
+TYPED_SPEC = ("data", "run_as", "api_gateway", "management")
 
 
 def resources_map(resources):
     return dict((k, driver.str_map(v) if k in ("requests", "limits") else v) for k, v in resources.items())
 
 
-# component option -> its field, and how the value is written (default: a map of strings)
+def typed(value):
+    """A typed option's value with Fluid's json names: keys camelCased, unset (None) suboptions left out."""
+    if not isinstance(value, dict):
+        return value
+    out = dict((fluid.camel(k), typed(v)) for k, v in value.items() if v is not None)
+    return dict((k, v) for k, v in out.items() if v != {})
+
+
+# component option -> its field, and how the value is written
 COMPONENT_FIELDS = (("jvm_options", "jvmOptions", list), ("properties", "properties", driver.str_map),
-                    ("node_selector", "nodeSelector", driver.str_map), ("resources", "resources", resources_map),
-                    ("image", "image", str), ("image_tag", "imageTag", str), ("env", "env", driver.str_map))
+                    ("options", "options", driver.str_map), ("node_selector", "nodeSelector", driver.str_map),
+                    ("resources", "resources", resources_map), ("image", "image", str), ("image_tag", "imageTag", str),
+                    ("env", "env", driver.str_map), ("command", "command", list), ("args", "args", list),
+                    ("clean_policy", "cleanPolicy", str), ("network_mode", "networkMode", str),
+                    ("volume_mounts", "volumeMounts", list))
 
 
 def build_component(kind, opts):
     out = dict((api, convert(opts[opt])) for opt, api, convert in COMPONENT_FIELDS if opts.get(opt))
     if "env" in out and KINDS[kind]["env"] == "list":
         out["env"] = [{"name": k, "value": out["env"][k]} for k in sorted(out["env"])]
+    if KINDS[kind]["image_at"]:  # EFC: version: {image, imageTag}
+        version = dict((k, out.pop(k)) for k in ("image", "imageTag") if k in out)
+        if version:
+            out[KINDS[kind]["image_at"]] = version
     return out
 
 
 def build_level(level):
-    out = {"mediumtype": level["medium"], "path": level["path"], "quota": str(level["quota"])}
+    out = dict((api, str(level[opt])) for opt, api in (("medium", "mediumtype"), ("path", "path"), ("quota", "quota"),
+                                                      ("quota_list", "quotaList")) if level.get(opt) is not None)
     # watermarks as written: 0.95 -> "0.95", 1 -> "1", 0.9999999 -> "0.9999999"
     out.update((k, "%.15g" % level[k]) for k in ("high", "low") if level.get(k) is not None)
     if level.get("volume_type"):
@@ -498,9 +808,11 @@ class Runtime(driver.Kind):
     defaults = {"namespace": "default", "state": "present", "kind": "AlluxioRuntime"}
     module_spec = dict(wait_for=dict(type="str", default="ready", choices=["ready", "bound"]),
                        wait_min_workers=dict(type="int"))
-    typed_spec = (("replicas", "replicas"), ("tieredstore", "tiered_store"), ("properties", "properties"))
-    credential_warning = ("properties or env look like they hold credentials; keep them in a Secret (their values "
-                          "are masked in this output).")
+    typed_spec = (("replicas", "replicas"), ("tieredstore", "tiered_store"), ("properties", "properties"),
+                  ("data", "data"), ("runAs", "run_as"), ("volumes", "volumes"), ("apiGateway", "api_gateway"),
+                  ("management", "management"), ("configs", "configs"), ("networkmode", "network_mode"))
+    credential_warning = ("properties, options or env look like they hold credentials; keep them in a Secret (their "
+                          "values are masked in this output).")
 
     def kind_of(self, item):
         return item["kind"]
@@ -518,21 +830,26 @@ class Runtime(driver.Kind):
         elif n is not None and replicas is not None and n > replicas:
             errors.append("wait_min_workers: %d is more than %sreplicas (%d), so the wait could never end; lower it"
                           % (n, p, replicas))
-        errors += validate.tiered_store(p, item.get("tiered_store") or [])
+        errors += checks.tiered_store(p, item.get("tiered_store") or [], kind)
+        names = checks.volume_names(item.get("volumes"), item.get("spec"))
         errors += [e for comp in COMPONENTS if item.get(comp) is not None
-                   for e in validate.runtime_component(p + comp, kind, comp, item[comp])]
-        if item.get("properties") is not None and not caps["properties"]:
-            errors.append("%sproperties: %s has no spec.properties; pass its settings through spec" % (p, kind))
-        return errors + ["%s%s: %s has no runtime-wide image; set worker.%s and fuse.%s (or use its profile)"
-                         % (p, opt, kind, opt, opt) for opt in ("image", "image_tag")
-                         if item.get(opt) is not None and caps["version"] is None]
+                   for e in checks.runtime_component(p + comp, kind, comp, item[comp], names)]
+        errors += checks.runtime_spec(p, kind, item)
+        fuse_spec = ((item.get("spec") or {}).get("fuse")) or {}
+        if kind == "ThinRuntime" and (fuse_spec.get("lifecycle") or {}).get("postStart"):
+            errors.append("%sspec.fuse.lifecycle.postStart: Fluid refuses a postStart hook on a ThinRuntime's FUSE "
+                          "(pkg/ddc/thin/transform_fuse.go:188-190); remove it (preStop is allowed)" % p)
+        comps = [c for c in caps["components"] if "image" in fluid.runtime_options(kind, c)]
+        return errors + ["%s%s: %s has no runtime-wide image; set %s%s" % (
+            p, opt, kind, ", ".join("%s.%s" % (c, opt) for c in comps), " (or use its profile)" if kind == "ThinRuntime"
+            else "") for opt in ("image", "image_tag") if item.get(opt) is not None and caps["version"] is None]
 
     def warnings(self, item):
-        return validate.runtime_warnings(item) if item["state"] == "present" else []
+        return checks.runtime_warnings(item) if item["state"] == "present" else []
 
     def build(self, item):
         kind = item["kind"]
-        spec = driver.fields(item, (("replicas", "replicas"),))
+        spec = driver.fields(item, (("replicas", "replicas"), ("configs", "configs")))
         if item.get("tiered_store"):
             spec["tieredstore"] = {"levels": [build_level(level) for level in item["tiered_store"]]}
         for comp in COMPONENTS:
@@ -545,10 +862,16 @@ class Runtime(driver.Kind):
                        if item.get(opt))
         if version:
             spec[KINDS[kind]["version"]] = version
+        spec.update((fluid.camel(opt), typed(item[opt])) for opt in TYPED_SPEC if typed(item.get(opt)))
+        if item.get("volumes"):
+            spec["volumes"] = item["volumes"]
+        if item.get("network_mode"):
+            spec[fluid.RUNTIME_FIELDS["network_mode"].get(kind, "networkMode")] = item["network_mode"]
         return driver.fluid_object(kind, item, spec)
 
     def secret_values(self, item):
-        options = [item.get("properties")] + [(item.get(c) or {}).get(k) for c in COMPONENTS for k in ("properties", "env")]
+        options = [item.get("properties")] + [(item.get(c) or {}).get(k) for c in COMPONENTS
+                                              for k in ("properties", "options", "env")]
         return [v for o in options for v in secrets.secretish_values(o)]
 
     def want(self, params):

@@ -771,15 +771,21 @@ quota_text = k8s_quantity_text().filter(lambda q: 0 < ref_quantity(q) and in_k8s
 ratio_millionths = st.integers(1, 10 ** 6)
 
 
+V_MEDIA = ("MEM", "SSD")  # a VineyardRuntime's tiers
+
+
 @st.composite
-def levels(draw):
-    media = draw(st.lists(st.sampled_from(["MEM", "SSD", "HDD"]), min_size=1, max_size=3, unique=True))
+def levels(draw, media=("MEM", "SSD", "HDD")):
+    media = draw(st.lists(st.sampled_from(media), min_size=1, max_size=3, unique=True))
     out = []
     for medium in media:
         paths = draw(st.lists(abs_path, min_size=1, max_size=2))
-        level = {"medium": medium, "path": ",".join(paths), "quota": draw(quota_text),
+        level = {"medium": medium, "path": ",".join(paths), "quota": draw(quota_text), "quota_list": None,
                  "high": None, "low": None, "volume_type": draw(st.one_of(st.none(), st.sampled_from(
                      ["hostPath", "emptyDir"])))}
+        if len(paths) > 1 and draw(st.booleans()):  # one quota per path instead
+            level["quota"], level["quota_list"] = None, ",".join(draw(st.sampled_from(["1Gi", "50Mi", "2G"]))
+                                                                 for p in paths)
         hi = draw(st.one_of(st.none(), ratio_millionths))
         if hi is not None:
             level["high"] = hi / 10 ** 6
@@ -797,24 +803,37 @@ resources = st.fixed_dictionaries({}, optional={
     "limits": st.dictionaries(st.sampled_from(["cpu", "memory"]), quota_text, max_size=2)})
 
 
+volume_name = st.from_regex(r"[a-z][a-z0-9-]{0,8}[a-z0-9]", fullmatch=True)
+
+
 @st.composite
-def component(draw, kind, comp):
-    caps = RT.KINDS[kind]
+def component(draw, kind, comp, volume_names=()):
+    have = F.runtime_options(kind, comp)
     opts = {k: None for k in RT.COMPONENT_SPEC}
-    if caps["jvm"] and draw(st.booleans()):
+    if "jvm_options" in have and draw(st.booleans()):
         opts["jvm_options"] = draw(st.lists(st.from_regex(r"-X[a-z]{1,6}[0-9]{0,3}[mg]?", fullmatch=True),
                                             max_size=2))
-    if caps["properties"] and draw(st.booleans()):
-        opts["properties"] = draw(options_map)
-    if draw(st.booleans()):
+    for opt in ("properties", "options"):
+        if opt in have and draw(st.booleans()):
+            opts[opt] = draw(options_map)
+    if "node_selector" in have and draw(st.booleans()):
         opts["node_selector"] = draw(label_map)
     if draw(st.booleans()):
         opts["resources"] = draw(resources)
-    if comp in caps["images"]:
+    if "image" in have:
         opts["image"] = draw(st.one_of(st.none(), st.from_regex(r"[a-z]{1,8}(/[a-z]{1,8})?", fullmatch=True)))
         opts["image_tag"] = draw(st.one_of(st.none(), st.from_regex(r"v?[0-9]\.[0-9]{1,2}", fullmatch=True)))
-    if draw(st.booleans()):
+    if "env" in have and draw(st.booleans()):
         opts["env"] = draw(st.dictionaries(env_name, scalar, max_size=3))
+    for opt in ("command", "args"):
+        if opt in have and draw(st.booleans()):
+            opts[opt] = draw(st.lists(st.from_regex(r"-?-?[a-z]{1,6}", fullmatch=True), max_size=3))
+    if "clean_policy" in have:
+        opts["clean_policy"] = draw(st.one_of(st.none(), st.sampled_from(F.FUSE_CLEAN_POLICIES)))
+    if "network_mode" in have:
+        opts["network_mode"] = draw(st.one_of(st.none(), st.sampled_from(F.NETWORK_MODES)))
+    if "volume_mounts" in have and volume_names and draw(st.booleans()):
+        opts["volume_mounts"] = [{"name": n, "mountPath": "/mnt/" + n} for n in volume_names]
     return opts
 
 
@@ -822,22 +841,48 @@ def component(draw, kind, comp):
 def runtime_items(draw, with_spec=True):
     kind = draw(st.sampled_from(sorted(RT.KINDS)))
     caps = RT.KINDS[kind]
+    have = F.runtime_options(kind, "spec")
+    tiers = levels(media=V_MEDIA) if kind == "VineyardRuntime" else levels()
     item = _item(RT, kind=kind, name=draw(dns1035), namespace=draw(dns_label),
                  replicas=draw(st.one_of(st.none(), st.integers(0, 20))),
-                 tiered_store=draw(st.one_of(st.none(), levels())),
+                 tiered_store=draw(tiers if kind == "VineyardRuntime" else st.one_of(st.none(), tiers)),
                  labels=draw(st.one_of(st.none(), label_map)),
                  annotations=draw(st.one_of(st.none(), annotation_map)))
+    names = []
+    if "volumes" in have and draw(st.booleans()):
+        names = draw(st.lists(volume_name, min_size=1, max_size=2, unique=True))
+        item["volumes"] = [{"name": n, "hostPath": {"path": "/data/" + n}} for n in names]
     for comp in caps["components"]:
         if draw(st.booleans()):
-            item[comp] = draw(component(kind, comp))
-    if caps["properties"] and draw(st.booleans()):
+            item[comp] = draw(component(kind, comp, names))
+    if "properties" in have and draw(st.booleans()):
         item["properties"] = draw(options_map)
     if caps["version"]:
         item["image"] = draw(st.one_of(st.none(), st.from_regex(r"[a-z]{1,8}(/[a-z]{1,8})?", fullmatch=True)))
         item["image_tag"] = draw(st.one_of(st.none(), st.from_regex(r"[0-9]\.[0-9]{1,2}", fullmatch=True)))
+    if "data" in have and draw(st.booleans()):
+        item["data"] = {"replicas": draw(st.integers(1, 5))}
+    if "run_as" in have and draw(st.booleans()):
+        item["run_as"] = {"uid": draw(st.integers(0, 65535)), "gid": draw(st.integers(0, 65535)),
+                          "user": draw(st.from_regex(r"[a-z]{1,8}", fullmatch=True)),
+                          "group": draw(st.from_regex(r"[a-z]{1,8}", fullmatch=True))}
+    if "api_gateway" in have and draw(st.booleans()):
+        item["api_gateway"] = {"enabled": draw(st.booleans())}
+    if "management" in have and draw(st.booleans()):
+        item["management"] = {
+            "metadata_sync_policy": draw(st.one_of(st.none(), st.fixed_dictionaries(
+                {"auto_sync": st.one_of(st.none(), st.booleans())}))),
+            "clean_cache_policy": draw(st.one_of(st.none(), st.fixed_dictionaries({
+                "grace_period_seconds": st.one_of(st.none(), st.integers(0, 600)),
+                "max_retry_attempts": st.one_of(st.none(), st.integers(0, 9))})))}
+    if "configs" in have and draw(st.booleans()):
+        item["configs"] = draw(st.lists(st.from_regex(r"[a-z]{1,6}(-[a-z]{1,4})?=[0-9]{1,3}", fullmatch=True),
+                                        max_size=2))
+    if "network_mode" in have:
+        item["network_mode"] = draw(st.one_of(st.none(), st.sampled_from(F.NETWORK_MODES)))
     if with_spec:
         item["spec"] = draw(st.one_of(st.none(), st.dictionaries(
-            st.sampled_from(["management", "podMetadata", "volumes"]), json_tree, max_size=2)))
+            st.sampled_from(["podMetadata", "disablePrometheus", "imagePullSecrets"]), json_tree, max_size=2)))
     return item
 
 
@@ -968,12 +1013,21 @@ def test_dataset_fields(item):
 def test_runtime_fields(item):
     caps = RT.KINDS[item["kind"]]
     spec = RT.KIND.build(item)["spec"]
-    allowed = {"replicas", "tieredstore", "properties"} | set(caps["components"]) | {caps["version"]}
+    typed = {"properties": "properties", "data": "data", "run_as": "runAs", "volumes": "volumes",
+             "api_gateway": "apiGateway", "management": "management", "configs": "configs",
+             "network_mode": F.RUNTIME_FIELDS["network_mode"].get(item["kind"], "networkMode")}
+    allowed = ({"replicas", "tieredstore"} | set(caps["components"]) | {caps["version"]}
+               | {typed[o] for o in F.runtime_options(item["kind"], "spec")})
     assert set(spec) <= allowed
     assert spec.get("replicas") == item["replicas"]
+    assert spec.get("runAs") == item["run_as"] and spec.get("volumes") == item["volumes"]
+    assert spec.get("data") == item["data"] and spec.get("configs") == item["configs"]
     for level, built in zip(item["tiered_store"] or [], (spec.get("tieredstore") or {}).get("levels") or []):
         assert built["mediumtype"] == level["medium"] and built["path"] == level["path"]
-        assert same_quantity(built["quota"], level["quota"])
+        if level["quota"] is None:
+            assert "quota" not in built and built["quotaList"] == level["quota_list"]
+        else:
+            assert same_quantity(built["quota"], level["quota"])
         for opt in ("high", "low"):
             if level[opt] is None:
                 assert opt not in built
@@ -985,7 +1039,15 @@ def test_runtime_fields(item):
     for comp in caps["components"]:
         opts = item.get(comp) or {}
         built = spec.get(comp, {})
-        assert set(built) <= {"jvmOptions", "properties", "nodeSelector", "resources", "image", "imageTag", "env"}
+        fields = {F.camel(o) for o in F.runtime_options(item["kind"], comp)}
+        if caps["image_at"]:  # EFC: the image under version
+            fields = (fields - {"image", "imageTag"}) | {caps["image_at"]}
+        assert set(built) <= fields
+        if caps["image_at"] and (opts.get("image") or opts.get("image_tag")):
+            assert built[caps["image_at"]] == {k: v for k, v in (("image", opts["image"]),
+                                                                 ("imageTag", opts["image_tag"])) if v}
+        for opt in ("clean_policy", "network_mode", "args", "command"):
+            assert built.get(F.camel(opt)) == (opts.get(opt) or None)
         if opts.get("env"):
             env = E.str_map(opts["env"])
             as_list = [{"name": k, "value": env[k]} for k in sorted(env)]
