@@ -142,7 +142,7 @@ class FluidClient(object):
             plural, namespaced = _CORE[kind]
             base = "/api/v1"
         else:
-            plural, namespaced = fluid.plural(kind), True
+            plural, namespaced = fluid.plural(kind), kind not in fluid.CLUSTER_SCOPED
             base = "/apis/" + fluid.API_VERSION
         parts = [base]
         if namespaced and namespace:

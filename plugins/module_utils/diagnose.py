@@ -206,6 +206,15 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
         if fresh is not None or not notes:
             obj = fresh
 
+    if kind in fluid.CLUSTER_SCOPED:  # a ThinRuntimeProfile: no Dataset, pod or volume of a namespace belongs to it
+        ref = "%s %s" % (kind, name)
+        if obj is None:
+            return "%s %s." % (ref, "is gone" if want == "absent" else "does not exist")
+        meta = obj.get("metadata") or {}
+        return "%s exists%s; finalizers: %s." % (ref, " (deletion requested at %s)" % meta["deletionTimestamp"]
+                                                if meta.get("deletionTimestamp") else "",
+                                                ", ".join(meta.get("finalizers") or []) or "none")
+
     if want == "absent":
         if obj is None:
             return "%s is gone." % ref

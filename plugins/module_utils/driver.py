@@ -18,6 +18,10 @@ then, for one item (``name``) or a list (``datasets``, ``runtimes``):
 * waits for all objects at once with one watch-based waiter and one deadline, and on timeout
   fails with ``diagnose.diagnose()`` of up to DIAGNOSE_MAX objects;
 * exits with ``changed``, one result entry per item and the diff.
+
+A cluster-scoped kind (ThinRuntimeProfile) sets ``namespaced = False`` and declares its options with
+``cluster_item_spec``: its items have no namespace, its objects none in their metadata, its result
+entries none either.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -76,9 +80,11 @@ def deep_merge(base, extra):
 
 
 def fluid_object(kind, item, spec):
-    """The data.fluid.io object of one item: name, namespace, labels, annotations, and spec with the
-    item's own `spec` option merged last."""
-    metadata = {"name": item["name"], "namespace": item["namespace"]}
+    """The data.fluid.io object of one item: name, namespace (none for a cluster-scoped kind), labels,
+    annotations, and spec with the item's own `spec` option merged last."""
+    metadata = {"name": item["name"]}
+    if item.get("namespace") is not None:
+        metadata["namespace"] = item["namespace"]
     if item.get("labels"):
         metadata["labels"] = str_map(item["labels"])
     if item.get("annotations"):
@@ -143,10 +149,18 @@ def item_spec(**options):
     return spec
 
 
+def cluster_item_spec(**options):
+    """item_spec of a cluster-scoped kind (Kind.namespaced False): the same without namespace."""
+    spec = item_spec(**options)
+    del spec["namespace"]
+    return spec
+
+
 class Kind(object):
     """A declaration of one Fluid kind. Modules subclass it and override what differs."""
 
     kind = None  # the Fluid kind (runtime: the item's own `kind` option, see kind_of)
+    namespaced = True  # False for a cluster-scoped kind: its item_spec is cluster_item_spec, objects have no namespace
     noun = None  # what one item is called in messages ("Dataset", "runtime")
     many = None  # the list option ("datasets"); None: one object per task
     result = None  # the result key of the entries ("datasets"); None: the one entry at the top level
@@ -164,7 +178,8 @@ class Kind(object):
         """Every problem with one item, as 'field: problem; fix' strings (prefix item['prefix'])."""
         p = item.get("prefix", "")
         errors = validate.resource_name(p + "name", item.get("name"), self.kind or item.get("kind") or self.noun)
-        errors += validate.namespace_name(p + "namespace", item.get("namespace"))
+        if self.namespaced:
+            errors += validate.namespace_name(p + "namespace", item.get("namespace"))
         errors += self.validate(item, params or {})
         if item.get("state") == "absent":
             return errors
@@ -239,8 +254,13 @@ class Unit(object):
         self.wait_seconds = 0.0
 
     @property
+    def path(self):
+        """namespace/name, or the name alone for a cluster-scoped object."""
+        return self.name if self.namespace is None else "%s/%s" % (self.namespace, self.name)
+
+    @property
     def ref(self):
-        return "%s %s/%s" % (self.kind, self.namespace, self.name)
+        return "%s %s" % (self.kind, self.path)
 
     @property
     def key(self):
@@ -251,8 +271,11 @@ class Unit(object):
 
     def entry(self, **more):
         """The result entry's fields every kind has, and more."""
-        return dict(name=self.name, namespace=self.namespace, state=self.state, changed=self.changed,
-                    exists=self.after is not None and self.state == "present", wait_seconds=self.wait_seconds, **more)
+        out = dict(name=self.name, namespace=self.namespace, state=self.state, changed=self.changed,
+                   exists=self.after is not None and self.state == "present", wait_seconds=self.wait_seconds, **more)
+        if self.namespace is None:  # a cluster-scoped object
+            del out["namespace"]
+        return out
 
     def diff(self):
         return {"before_header": self.ref if self.before is not None else "%s (absent)" % self.ref,
@@ -289,7 +312,7 @@ def wait(client, units, timeout, noun, module=None):
     rest = pending[DIAGNOSE_MAX:]
     if rest:
         parts.append("- and %d more not there yet (same checks apply): %s" % (
-            len(rest), ", ".join("%s/%s" % (u.namespace, u.name) for u in rest)))
+            len(rest), ", ".join(u.path for u in rest)))
     return "Timed out after %ss waiting for %d of %d %s:\n%s" % (
         timeout, len(pending), len(units), noun, "\n".join(parts))
 
@@ -377,8 +400,8 @@ class Run(object):
             errors += kind.validate_item(item, params)
             key = (item.get("namespace"), item.get("name"))
             if item.get("name") and key in seen:
-                errors.append("%sname: %s %s/%s is already %s; list each %s once"
-                              % (item["prefix"], kind.noun, key[0], key[1], seen[key], kind.noun))
+                errors.append("%sname: %s %s is already %s; list each %s once" % (
+                    item["prefix"], kind.noun, "/".join(k for k in key if k is not None), seen[key], kind.noun))
             seen.setdefault(key, item["where"])
         self.invalid(errors)
         for item in self.items:
@@ -388,7 +411,7 @@ class Run(object):
             for w in kind.warnings(item) + ([item["where"] + ": " + kind.credential_warning] if found else []):
                 self.module.warn(w)
             body = kind.build(item) if item["state"] == "present" else None
-            unit = Unit(kind.kind_of(item), item["namespace"], item["name"], item["state"], body, item,
+            unit = Unit(kind.kind_of(item), item.get("namespace"), item["name"], item["state"], body, item,
                         "absent" if item["state"] == "absent" else kind.want(params))
             self.units.append(unit)
 

@@ -42,7 +42,7 @@ def snapshot(unit, objects):
     for t in unit.targets:
         by_kind.setdefault(t.kind, objects.get(t.key))
     main = unit.kind if unit.kind in by_kind else (unit.targets[0].kind if unit.targets else unit.kind)
-    runtime_kind = next((k for k in by_kind if k not in (fluid.DATASET,) + OPERATIONS), None)
+    runtime_kind = next((k for k in by_kind if k in fluid.ALL_RUNTIME_KINDS), None)
     runtime = by_kind.get(runtime_kind) if runtime_kind else None
     operation = next((by_kind[k] for k in OPERATIONS if k in by_kind), None)
     dataset = by_kind.get(fluid.DATASET)
@@ -52,6 +52,8 @@ def snapshot(unit, objects):
         state = "gone" if unit.state == "absent" else "absent"
     elif (obj.get("metadata") or {}).get("deletionTimestamp"):
         state = "deleting"
+    elif main in fluid.CLUSTER_SCOPED:  # a ThinRuntimeProfile has no status: it is there or not
+        state = "present"
     elif operation is not None:
         state = _status_phase(operation)
     elif fluid.DATASET in by_kind and dataset is not None:
@@ -84,7 +86,7 @@ def line(unit, before, after, seconds, done):
     before: the previous (state, details), None for the first line of a unit.
     """
     state, details = after
-    text = "%s/%s " % (unit.namespace, unit.name)
+    text = "%s " % (unit.name if unit.namespace is None else "%s/%s" % (unit.namespace, unit.name))
     if before is None:
         text += state
     elif before[0] != state:

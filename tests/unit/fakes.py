@@ -170,11 +170,13 @@ class FakeCluster(object):
         return o
 
     def _merge(self, body, existing):
-        key = (body["kind"], body["metadata"]["namespace"], body["metadata"]["name"])
+        key = (body["kind"], body["metadata"].get("namespace"), body["metadata"]["name"])
         new = copy.deepcopy(existing) if existing else {
             "apiVersion": body["apiVersion"], "kind": body["kind"],
-            "metadata": {"name": body["metadata"]["name"], "namespace": body["metadata"]["namespace"],
+            "metadata": {"name": body["metadata"]["name"], "namespace": body["metadata"].get("namespace"),
                          "uid": "uid-" + body["metadata"]["name"], "generation": 1}}
+        if new["metadata"].get("namespace", "") is None:  # a cluster-scoped kind
+            del new["metadata"]["namespace"]
         meta = new["metadata"]
         for field in ("labels", "annotations"):
             mine_before = self.applied.get((key, field), set())
@@ -194,10 +196,10 @@ class FakeCluster(object):
         return self._server_defaults(new)
 
     def apply(self, body, dry_run=False):
-        self.calls.append(("apply", body["kind"], body["metadata"]["namespace"], body["metadata"]["name"], dry_run))
-        if body["metadata"]["namespace"] == "missing-ns":
+        self.calls.append(("apply", body["kind"], body["metadata"].get("namespace"), body["metadata"]["name"], dry_run))
+        if body["metadata"].get("namespace") == "missing-ns":
             raise ApiError('namespaces "missing-ns" not found', status=404)
-        key = (body["kind"], body["metadata"]["namespace"], body["metadata"]["name"])
+        key = (body["kind"], body["metadata"].get("namespace"), body["metadata"]["name"])
         existing = self.objects.get(key)
         new = self._merge(body, existing)
         if dry_run:
@@ -249,7 +251,7 @@ class FakeCluster(object):
                     self.cond.wait(0.02)
             for erv, etype, o in batch:
                 rv = erv
-                if o["kind"] != kind or (namespace is not None and o["metadata"]["namespace"] != namespace):
+                if o["kind"] != kind or (namespace is not None and o["metadata"].get("namespace") != namespace):
                     continue
                 if field_selector and field_selector != "metadata.name=%s" % o["metadata"]["name"]:
                     continue
