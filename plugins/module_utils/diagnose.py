@@ -211,9 +211,8 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
         if obj is None:
             return "%s %s." % (ref, "is gone" if want == "absent" else "does not exist")
         meta = obj.get("metadata") or {}
-        return "%s exists%s; finalizers: %s." % (ref, " (deletion requested at %s)" % meta["deletionTimestamp"]
-                                                if meta.get("deletionTimestamp") else "",
-                                                ", ".join(meta.get("finalizers") or []) or "none")
+        deleting = " (deletion requested at %s)" % meta["deletionTimestamp"] if meta.get("deletionTimestamp") else ""
+        return "%s exists%s; finalizers: %s." % (ref, deleting, ", ".join(meta.get("finalizers") or []) or "none")
 
     if want == "absent":
         if obj is None:

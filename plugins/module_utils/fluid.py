@@ -134,8 +134,8 @@ def kinds_with(part, option):
 
 def camel(name):
     """Fluid's json name of a snake_case option: image_tag -> imageTag."""
-    head, _, rest = name.partition("_")
-    return head + "".join(w.capitalize() for w in rest.split("_")) if rest else head
+    words = name.split("_")
+    return words[0] + "".join(w.capitalize() for w in words[1:])
 
 
 # Dataset phases (api/v1alpha1/dataset_types.go)

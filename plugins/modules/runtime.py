@@ -792,8 +792,8 @@ def build_component(kind, opts):
 
 
 def build_level(level):
-    out = dict((api, str(level[opt])) for opt, api in (("medium", "mediumtype"), ("path", "path"), ("quota", "quota"),
-                                                      ("quota_list", "quotaList")) if level.get(opt) is not None)
+    names = (("medium", "mediumtype"), ("path", "path"), ("quota", "quota"), ("quota_list", "quotaList"))
+    out = dict((api, str(level[opt])) for opt, api in names if level.get(opt) is not None)
     # watermarks as written: 0.95 -> "0.95", 1 -> "1", 0.9999999 -> "0.9999999"
     out.update((k, "%.15g" % level[k]) for k in ("high", "low") if level.get(k) is not None)
     if level.get("volume_type"):

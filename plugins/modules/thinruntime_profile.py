@@ -357,8 +357,8 @@ class ThinRuntimeProfile(driver.Kind):
             opts, cf = item.get(comp) or {}, p + comp
             errors += checks.volume_mounts(cf + ".volume_mounts", opts.get("volume_mounts"), names)
             errors += validate.labels(cf + ".node_selector", opts.get("node_selector"))
-            errors += validate.resources(cf + ".resources", opts.get("resources")) + checks.env_names(cf + ".env",
-                                                                                                   opts.get("env"))
+            errors += validate.resources(cf + ".resources", opts.get("resources"))
+            errors += checks.env_names(cf + ".env", opts.get("env"))
         for i, secret in enumerate(item.get("image_pull_secrets") or []):
             errors += validate.object_name("%simage_pull_secrets[%d]" % (p, i), secret, "Secret")
         if ((((item.get("spec") or {}).get("fuse") or {}).get("lifecycle")) or {}).get("postStart"):
