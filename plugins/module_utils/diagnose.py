@@ -190,7 +190,7 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
     ``client`` is a FluidClient (module_utils.client) or anything with its get/list/kind_served.
     A controller that never wrote a status is named with its Deployment in fluid-system; one whose
     runtime is not ready and whose status nobody wrote for STALLED_SECONDS is named as maybe stalled.
-    A DataLoad also gets its Dataset, loader Job and pods explained (observe.dataload_notes).
+    A data operation also gets its Dataset, Job and pods explained (observe.operation_notes).
     ``now``: epoch seconds (tests); default the local clock.
     Returns one multi-line string; reads that fail (permissions) become notes, never exceptions.
     """
@@ -303,9 +303,9 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
                                        events=events if kind == runtime_kind else None))
     if kind not in fluid.ALL_RUNTIME_KINDS and kind != fluid.DATASET:
         lines.extend(_controller_lines(kind, namespace, name, obj, now, events=events))
-    if kind == fluid.DATALOAD:
+    if kind in fluid.OPERATION_KINDS:
         dataset_name = (((obj.get("spec") or {}).get("dataset")) or {}).get("name")
-        lines.extend(observe.dataload_notes(client, namespace, name, dataset_name))
+        lines.extend(observe.operation_notes(client, namespace, name, dataset_name, kind))
 
     for w in events:
         lines.append("Warning event: " + w)
@@ -314,11 +314,12 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
 
 
 def operation_failed(client, obj):
-    """Why a data operation (a DataLoad) is Failed, in its loader's words: its conditions, the failed loader
-    containers and its warning events (reads that fail are left out)."""
+    """Why a data operation is Failed, in its Job's words: its conditions, the failed containers of its Job
+    and its warning events (reads that fail are left out)."""
     meta = obj.get("metadata") or {}
     namespace, name = meta.get("namespace"), meta.get("name")
-    pods = observe.loader_pods(client, namespace, name)
-    fs = "involvedObject.kind=%s,involvedObject.name=%s" % (obj.get("kind") or fluid.DATALOAD, name)
+    kind = obj.get("kind") or fluid.DATALOAD
+    pods = observe.loader_pods(client, namespace, name, kind)
+    fs = "involvedObject.kind=%s,involvedObject.name=%s" % (kind, name)
     events = _safe(lambda: client.list("Event", namespace, field_selector=fs), "events", []) or []
     return observe.operation_failure(obj, pods, events)

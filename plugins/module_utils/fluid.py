@@ -26,6 +26,15 @@ API_VERSION = GROUP + "/" + VERSION
 
 DATASET = "Dataset"
 DATALOAD = "DataLoad"
+DATAPROCESS = "DataProcess"
+# data operations whose spec.dataset is {name, namespace} and whose Job the module follows
+OPERATION_KINDS = (DATALOAD, DATAPROCESS)
+# what spec.runAfter may name (api/v1alpha1/common.go ObjectRef)
+OPERATION_REF_KINDS = ("DataLoad", "DataProcess", "DataMigrate", "DataBackup")
+# Fluid names an operation's Helm release <name>-loader, -processor, -migrate, -charts; Helm refuses release
+# names over 53 characters, and Fluid does not check (pkg/utils/dataload.go, dataprocess.go, ...): the
+# operation then stays Executing with DataOperationExecutionFailed events
+OPERATION_NAME_MAX = {"DataLoad": 46, "DataProcess": 43, "DataMigrate": 45, "DataBackup": 46}
 
 # kind -> plural, as in Fluid's CRDs (charts/fluid/fluid/crds)
 PLURALS = {

@@ -477,12 +477,18 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
     return facts, warnings
 
 
-# ---------------------------------------------------------------- data operations (DataLoad)
+# ---------------------------------------------------------------- data operations
 
 
-def loader_job_name(name):
-    """The Job Fluid's dataset controller installs for DataLoad <name> (release <name>-loader)."""
-    return "%s-loader-job" % name
+# The Job Fluid's dataset controller installs (by Helm) for an operation <name>, per kind: release
+# <name>-loader, -processor, -migrate (Fluid v1.0.8 pkg/utils/dataload.go, dataprocess.go, datamigrate.go;
+# charts/fluid-dataloader, fluid-dataprocess/common, fluid-datamigrate templates/job.yaml)
+OPERATION_JOBS = {fluid.DATALOAD: "%s-loader-job", "DataProcess": "%s-processor-job", "DataMigrate": "%s-migrate-migrate"}
+
+
+def loader_job_name(name, kind=fluid.DATALOAD):
+    """The Job of data operation <name> of this kind."""
+    return OPERATION_JOBS[kind] % name
 
 
 def operation_facts(obj):
@@ -532,16 +538,16 @@ def operation_failure(obj, loader_pods=None, events=None):
     return "; ".join(parts) or "Fluid gave no reason (no condition, no failed loader pod, no warning event)"
 
 
-def loader_pods(client, namespace, name):
-    """The pods of the DataLoad's loader Job (empty when they cannot be read)."""
+def loader_pods(client, namespace, name, kind=fluid.DATALOAD):
+    """The pods of the operation's Job (empty when they cannot be read)."""
     try:
-        return client.list("Pod", namespace, label_selector="job-name=%s" % loader_job_name(name))
+        return client.list("Pod", namespace, label_selector="job-name=%s" % loader_job_name(name, kind))
     except Exception:  # pylint: disable=broad-except
         return []
 
 
-def dataload_notes(client, namespace, name, dataset_name):
-    """Extra diagnosis lines for a DataLoad that did not finish: its Dataset, the loader Job and its pods."""
+def operation_notes(client, namespace, name, dataset_name, kind=fluid.DATALOAD):
+    """Extra diagnosis lines for a data operation that did not finish: its Dataset, its Job and its pods."""
     lines = []
     try:
         ds = client.get(fluid.DATASET, namespace, dataset_name) if dataset_name else None
@@ -549,24 +555,25 @@ def dataload_notes(client, namespace, name, dataset_name):
         return ["(could not read Dataset %s/%s: %s)" % (namespace, dataset_name, _short(e))]
     if dataset_name:
         if ds is None:
-            lines.append("Dataset %s/%s does not exist: Fluid starts a DataLoad only for an existing, Bound Dataset "
-                         "in the same namespace." % (namespace, dataset_name))
+            lines.append("Dataset %s/%s does not exist: Fluid starts a %s only for an existing, Bound Dataset "
+                         "in the same namespace." % (namespace, dataset_name, kind))
         elif fluid.phase(ds) != fluid.PHASE_BOUND:
-            lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the loader only once a runtime serves the "
-                         "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name, fluid.phase(ds) or "without status"))
-    pods = loader_pods(client, namespace, name)
+            lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the %s's Job only once a runtime serves the "
+                         "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name,
+                                                                       fluid.phase(ds) or "without status", kind))
+    pods = loader_pods(client, namespace, name, kind)
     if not pods and ds is not None and fluid.phase(ds) == fluid.PHASE_BOUND:
-        lines.append("No loader pod (Job %s) exists yet: Fluid's dataset controller installs the "
-                     "fluid-dataloader Helm chart for it; check that controller's log for helm errors." % loader_job_name(name))
+        lines.append("No pod of Job %s exists yet: Fluid's dataset controller installs a Helm chart for it; "
+                     "check that controller's log for helm errors." % loader_job_name(name, kind))
     for pod in pods:
         f = pod_facts(pod)
         if f["phase"] in ("Succeeded",):
             continue
-        text = "Loader pod %s %s" % (f["name"], f["phase"])
+        text = "%s pod %s %s" % (kind, f["name"], f["phase"])
         if f["node"]:
             text += " on %s" % f["node"]
         if f["reason"]:
             text += ": " + f["reason"]
         lines.append(text)
-    lines += ["Loader failure: " + t for t in terminated_reasons(pods)]
+    lines += ["%s failure: %s" % (kind, t) for t in terminated_reasons(pods)]
     return lines

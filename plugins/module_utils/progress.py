@@ -24,7 +24,7 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 
 ENV = "CLOUDNATIVE_FLUID_PROGRESS"
-OPERATIONS = (fluid.DATALOAD,)
+OPERATIONS = fluid.OPERATION_KINDS
 
 
 def _status_phase(obj):

@@ -296,3 +296,13 @@ def paths_under(paths, dirs, where):
         errors.append("paths[%d].path: %r is not under any mount of %s (its mounts: %s); use one of them, a path "
                       "below one, or / for everything" % (i, p.get("path"), where, ", ".join(dirs)))
     return errors
+
+
+def run_after(field, ref):
+    """spec.runAfter of a data operation: the preceding operation's name and namespace (kind: choices)."""
+    if not ref:
+        return []
+    errors = resource_name(field + ".name", ref.get("name"), ref.get("kind") or "operation")
+    if ref.get("namespace") is not None:
+        errors += namespace_name(field + ".namespace", ref["namespace"])
+    return errors

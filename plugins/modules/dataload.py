@@ -236,12 +236,10 @@ wait_seconds:
 
 import posixpath
 
-from ansible_collections.cloudnative.fluid.plugins.module_utils import diagnose
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
-from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
-from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
+from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import Operation
 
 ITEM_SPEC = driver.item_spec(
     dataset=dict(type="str"),
@@ -272,14 +270,9 @@ def normalize_paths(item):
     return errors
 
 
-def finished_or_gone(obj):
-    return obj is None or fluid.phase(obj) in fluid.OP_FINISHED
-
-
-class DataLoad(driver.Kind):
+class DataLoad(Operation):
     kind = noun = fluid.DATALOAD
     item_spec = ITEM_SPEC
-    defaults = {"namespace": "default", "state": "present"}
     typed_spec = (("dataset", "dataset"), ("target", "paths"), ("loadMetadata", "load_metadata"),
                   ("options", "options"), ("nodeSelector", "node_selector"), ("tolerations", "tolerations"))
 
@@ -327,63 +320,20 @@ class DataLoad(driver.Kind):
             spec["tolerations"] = item["tolerations"]
         return driver.fluid_object(self.kind, item, spec)
 
-    def want(self, params):
-        return "complete"
-
-    def targets(self, unit, params):
-        return [Target(self.kind, unit.namespace, unit.name, finished_or_gone)]
-
     def prepare(self, run):
         """The Dataset must exist, and every path lie under one of its mounts."""
         [unit] = run.units
         item = unit.item
         if unit.state != "present":
             return
-        dataset = run.call(unit, "read", run.client.get, fluid.DATASET, unit.namespace, item["dataset"])
+        dataset = self.require_dataset(run, unit, item["dataset"])
         if dataset is None:
-            msg = ("dataset: Dataset %s/%s does not exist; Fluid loads only into an existing Dataset of the "
-                   "DataLoad's namespace. Create it first with cloudnative.fluid.dataset (and its runtime with "
-                   "cloudnative.fluid.runtime)." % (unit.namespace, item["dataset"]))
-            if not run.check:
-                run.fail(msg)
-            run.module.warn(msg + " (check mode: reported as would-be created)")
-        else:
-            run.invalid(validate.paths_under(item.get("paths"), fluid.dataset_dirs(dataset), "Dataset %s/%s" % (
-                unit.namespace, item["dataset"])))
-
-    def replace(self, run, unit, existing):
-        """Fluid never re-runs a DataLoad whose spec changed: delete it and create it again (unless it runs)."""
-        if (unit.before or {}).get("spec") == (unit.after or {}).get("spec"):
-            return False
-        if fluid.phase(existing) == fluid.OP_EXECUTING:
-            run.fail("DataLoad %s/%s is Executing with a different spec; Fluid does not restart a running load. Wait "
-                     "for it to finish (run this task again then: it will be replaced), delete it with state: absent, "
-                     "or use another name." % (unit.namespace, unit.name))
-        unit.replaced = True
-        if run.check:
-            return True
-        run.call(unit, "delete", run.client.delete, unit.kind, unit.namespace, unit.name)
-        gone = driver.Unit(unit.kind, unit.namespace, unit.name, "absent", want="absent")
-        gone.targets = [Target(unit.kind, unit.namespace, unit.name, driver.gone)]
-        failure = driver.wait(run.client, [gone], run.params["wait_timeout"], "DataLoads to be deleted", run.module)
-        if failure:
-            run.fail(failure)
-        unit.obj = run.call(unit, "create", run.client.apply, unit.body)
-        unit.after = driver.comparable(unit.obj, unit.body)
-        return True
-
-    def finished(self, run, unit):
-        ref, obj = "DataLoad %s/%s" % (unit.namespace, unit.name), unit.obj
-        if obj is None:
-            return ("%s disappeared while waiting for it (deleted by someone, or by spec.ttlSecondsAfterFinished); "
-                    "its outcome is unknown." % ref)
-        if fluid.phase(obj) != fluid.OP_FAILED:
-            return None
-        return "%s Failed after %s: %s. Delete it (state: absent) or change it to run the load again." % (
-            ref, (obj.get("status") or {}).get("duration") or "?", diagnose.operation_failed(run.client, obj))
+            return
+        run.invalid(validate.paths_under(item.get("paths"), fluid.dataset_dirs(dataset), "Dataset %s/%s" % (
+            unit.namespace, item["dataset"])))
 
     def summary(self, run, unit):
-        out = unit.entry(replaced=unit.replaced, **observe.operation_facts(unit.obj))
+        out = Operation.summary(self, run, unit)
         if unit.state == "present":
             out.update(dataset=unit.item["dataset"], target=((unit.after or {}).get("spec") or {}).get("target") or [])
         return out

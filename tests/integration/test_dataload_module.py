@@ -101,7 +101,7 @@ def test_timeout_explains_the_unschedulable_loader(env, kube, cluster):
     print(r["msg"])
     assert r.failed and "Timed out after 45s" in r["msg"], r
     assert "DataLoad %s/stuck: phase" % ns in r["msg"]
-    assert "Loader pod stuck-loader-job-" in r["msg"] and "Pending" in r["msg"], r["msg"]
+    assert "DataLoad pod stuck-loader-job-" in r["msg"] and "Pending" in r["msg"], r["msg"]
     assert "node affinity/selector" in r["msg"] or "node(s) didn't match" in r["msg"], r["msg"]
     gone = run_module(cluster, "dataload", {"name": "stuck", "namespace": ns, "state": "absent", "wait_timeout": WAIT})
     assert not gone.failed, gone

@@ -220,7 +220,7 @@ def test_timeout_diagnosis(run_module, cluster):
     r = run_module(M, dict(BASE, wait_timeout=1), cluster)
     assert r.failed and "Timed out after 1s" in r["msg"]
     assert "DataLoad default/warmup: phase Executing" in r["msg"]
-    assert "Loader pod warmup-loader-job-xyz Pending: 0/2 nodes are available" in r["msg"]
+    assert "DataLoad pod warmup-loader-job-xyz Pending: 0/2 nodes are available" in r["msg"]
 
 
 def test_timeout_diagnosis_dataset_not_bound(run_module, cluster):
