@@ -27,7 +27,22 @@ def kwok_stage_docs(lay):
     for f in files:
         with open(os.path.join(base, f)) as fh:
             docs += [d for d in yaml.safe_load_all(fh) if d]
+    # our own stages (hack/cluster/kwok/stages/): pod-fail fails Job pods labelled FAIL_LABEL=true,
+    # so KWOK's pod-complete must leave those pods alone
+    for doc in docs:
+        if doc["metadata"]["name"] == "pod-complete":
+            doc["spec"]["selector"]["matchExpressions"].append(
+                {"key": '.metadata.labels["%s"]' % FAIL_LABEL, "operator": "DoesNotExist"})
+    folder = os.path.join(HERE, "kwok", "stages")
+    for f in sorted(os.listdir(folder)):
+        if f.endswith(".yaml"):
+            with open(os.path.join(folder, f)) as fh:
+                docs += [d for d in yaml.safe_load_all(fh) if d]
     return docs
+
+
+# a Job's pod with this label set to "true" fails (hack/cluster/kwok/stages/pod-fail.yaml)
+FAIL_LABEL = "embedded.cloudnative.fluid/fail"
 
 
 def exec_docs():
