@@ -75,10 +75,10 @@ def test_juicefs_runtime_and_dataset_bound_by_default_waits(cluster, fluid, k8s,
 def test_thin_runtime_with_a_profile_bound_by_default_waits(cluster, fluid, k8s, namespace):
     controller_running("thinruntime-controller")
     profile = "nfs-" + namespace  # cluster-scoped: one per test namespace
-    k8s.custom.create_cluster_custom_object("data.fluid.io", "v1alpha1", "thinruntimeprofiles", {
-        "apiVersion": "data.fluid.io/v1alpha1", "kind": "ThinRuntimeProfile", "metadata": {"name": profile},
-        "spec": {"fileSystemType": "nfs", "fuse": {"image": "fluidcloudnative/nfs", "imageTag": "v0.1",
-                                                   "command": ["/usr/local/bin/entrypoint.sh"]}}})
+    made = run_module(cluster, "thinruntime_profile", {
+        "name": profile, "file_system_type": "nfs",
+        "fuse": {"image": "fluidcloudnative/nfs", "image_tag": "v0.1", "command": ["/usr/local/bin/entrypoint.sh"]}})
+    assert not made.failed and made["changed"], made
     try:
         ds_args = {"name": "nfs-demo", "namespace": namespace,
                    "mounts": [{"name": "nfs-demo", "mount_point": "192.168.1.2:/export"}]}
@@ -99,7 +99,4 @@ def test_thin_runtime_with_a_profile_bound_by_default_waits(cluster, fluid, k8s,
         assert not again.failed and again["changed"] is False, again
         assert not run_module(cluster, "runtime", dict(rt_args, state="absent")).failed
     finally:
-        try:
-            k8s.custom.delete_cluster_custom_object("data.fluid.io", "v1alpha1", "thinruntimeprofiles", profile)
-        except k8s.ApiException:
-            pass
+        assert not run_module(cluster, "thinruntime_profile", {"name": profile, "state": "absent"}).failed
