@@ -167,9 +167,9 @@ def test_quota_lists(path, quota_list, needle):
 
 
 def test_volumes_and_their_mounts():
-    errs = errors_of(volumes=[{"name": "Cache", "hostPath": {"path": "/x"}}, {"name": "a", "emptyDir": {},
-                                                                             "hostPath": {"path": "/y"}},
-                              {"name": "a", "emptyDir": {}}],
+    vols = [{"name": "Cache", "hostPath": {"path": "/x"}}, {"name": "a", "emptyDir": {}, "hostPath": {"path": "/y"}},
+            {"name": "a", "emptyDir": {}}]
+    errs = errors_of(volumes=vols,
                      worker=comp(volume_mounts=[{"name": "b", "mountPath": "/b"}, {"name": "a", "mount_path": "/a"}]))
     assert "volumes[0].name: 'Cache' is not a valid volume name" in errs
     assert "volumes[1]: needs exactly one volume source besides name (hostPath, emptyDir" in errs

@@ -92,7 +92,7 @@ def test_create_unchanged_check_diff_update_absent(run_module):
     assert "namespace" not in entry and entry["thin_runtimes"] == []
     stored = c.objects[(KIND, None, "nfs")]
     assert "namespace" not in stored["metadata"]
-    assert [x for x in writes(c)] == [("apply", KIND, None, "nfs", False)]
+    assert list(writes(c)) == [("apply", KIND, None, "nfs", False)]
 
     again = run_module(M, NFS, c, diff=True)
     assert not again.failed and again["changed"] is False and again["diff"] == []
