@@ -29,7 +29,8 @@ SIM_DIR = ROOT / "hack" / "cluster" / "alluxio_sim"
 FIXTURES = ROOT / "hack" / "cluster" / "fixtures"
 sys.path.insert(0, str(ROOT / "hack" / "cluster"))
 
-from alluxio_sim import simulator  # noqa: E402
+from alluxio_sim import formats, simulator  # noqa: E402
+from alluxio_sim.cluster import parse_quantity, runtime_tiers  # noqa: E402
 from simlib import exec_watcher, kubeapi, ufs_walker  # noqa: E402
 
 GiB = 1024 ** 3
@@ -284,7 +285,7 @@ def _mount_info(base):
 
 
 class FakeCluster:
-    """Same interface as simulator.ApiCluster, from plain dicts."""
+    """Same interface as alluxio_sim.cluster.ApiCluster, from plain dicts."""
 
     def __init__(self, base_url, workers=(True, False), mount_info="auto", runtime=None, dataloads=None,
                  java_opts=None):
@@ -338,7 +339,7 @@ def run_sim(cluster, state_dir, *argv):
     (24 * GiB, "24.00GB"), (6 * 1024 ** 4, "6.00TB"),
 ])
 def test_alluxio_size_matches_formatutils(n, expected):
-    assert simulator.alluxio_size(n) == expected
+    assert formats.alluxio_size(n) == expected
     # and Fluid reads it back (binary units), e.g. 12.00GB -> 12GiB -> "12.00GiB"
     assert abs(fluid_from_human_size(expected) - n) <= 0.005 * n
 
@@ -346,12 +347,12 @@ def test_alluxio_size_matches_formatutils(n, expected):
 @pytest.mark.parametrize("q,expected", [("2Gi", 2 * GiB), ("10Gi", 10 * GiB), ("500Mi", 500 * 2 ** 20),
                                         ("1G", 10 ** 9), ("1.5Gi", int(1.5 * GiB)), ("1073741824", GiB)])
 def test_parse_quantity(q, expected):
-    assert simulator.parse_quantity(q) == expected
+    assert parse_quantity(q) == expected
 
 
 def test_tiers_from_quota_and_quota_list():
     rt = _runtime(levels=[{"mediumtype": "SSD", "quotaList": "1Gi,3Gi"}, {"mediumtype": "MEM", "quota": "2Gi"}])
-    assert simulator.runtime_tiers(rt) == [("MEM", 2 * GiB), ("SSD", 4 * GiB)]
+    assert runtime_tiers(rt) == [("MEM", 2 * GiB), ("SSD", 4 * GiB)]
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Quantities, pod readiness and the per-runtime state store shared by the CLI simulators."""
+"""Quantities, pod readiness, the per-runtime state store, the command-failure exception and the
+invocation log shared by the CLI simulators."""
 from __future__ import annotations
 
 import contextlib
@@ -28,6 +29,24 @@ def parse_quantity(value: Any) -> int:
     if not m:
         raise ValueError("cannot parse quantity %r" % value)
     return int(math.ceil(float(m.group(1)) * _SUFFIX[m.group(2)]))
+
+
+class CliError(Exception):
+    """A command failure: message goes to stderr, exit code ``code``."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def log_invocation(state_dir: str, record: Dict[str, Any]) -> None:
+    """Append one JSON line to <state_dir>/invocations.log; never fails the command."""
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+        with open(os.path.join(state_dir, "invocations.log"), "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+    except OSError:
+        pass
 
 
 def pod_ready(pod: Dict[str, Any]) -> bool:
