@@ -351,7 +351,7 @@ def main(argv: List[str], prog: str = "alluxio") -> int:
         elif not namespace or not runtime:
             err.write("alluxio (Alluxio CLI simulator): no pod identity: ALLUXIO_SIM_NAMESPACE and "
                       "ALLUXIO_SIM_RUNTIME are unset. They come from the per-pod KWOK Exec object "
-                      "that hack/cluster/alluxio_sim/exec_watcher.py creates; is it running?\n")
+                      "that hack/cluster/simlib/exec_watcher.py creates; is it running?\n")
             code = 2
         else:
             cluster = ApiCluster(namespace, runtime, pod, os.environ.get("ALLUXIO_SIM_POD_UID", ""),

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 from simlib import common, ufs_walker  # noqa: E402
+from simlib.common import CliError  # noqa: E402
 from simlib.kubeapi import KubeClient, KubeError, NotFound, group_path  # noqa: E402
 
 BIN = os.path.join(os.path.dirname(os.path.realpath(__file__)), "bin")
@@ -36,12 +37,6 @@ STATE_VERSION = 1
 VOLUME_SIZE = 1 << 50
 COUNTERS = ("juicefs_blockcache_bytes", "juicefs_blockcache_hits", "juicefs_blockcache_miss",
             "juicefs_blockcache_hit_bytes", "juicefs_blockcache_miss_bytes")
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
 
 
 class Volume:
@@ -197,15 +192,6 @@ def run(prog: str, argv: List[str], volume: Volume, role: str, state: Dict[str, 
     raise CliError("juicefs simulator: %s is not simulated" % prog)
 
 
-def _log(state_dir: str, record: Dict[str, Any]) -> None:
-    try:
-        os.makedirs(state_dir, exist_ok=True)
-        with open(os.path.join(state_dir, "invocations.log"), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
-    except OSError:
-        pass
-
-
 def main(prog: str, argv: List[str]) -> int:
     """A shim's entry: simulate for a JuiceFS pod, else run the real command."""
     namespace, runtime = os.environ.get(ENV + "NAMESPACE"), os.environ.get(ENV + "RUNTIME")
@@ -229,13 +215,13 @@ def main(prog: str, argv: List[str]) -> int:
         code = 1
     except Exception as exc:  # never hang or print a Python trace at Fluid
         err.write("%s (JuiceFS simulator): internal error: %s\n" % (prog, exc))
-        _log(state_dir, {"ts": time.time(), "traceback": traceback.format_exc()})
+        common.log_invocation(state_dir, {"ts": time.time(), "traceback": traceback.format_exc()})
         code = 1
     sys.stdout.write(out.getvalue())
     sys.stderr.write(err.getvalue())
     sys.stdout.flush()
     sys.stderr.flush()
-    _log(state_dir, {"ts": round(start, 3), "ms": int((time.time() - start) * 1000), "prog": prog,
+    common.log_invocation(state_dir, {"ts": round(start, 3), "ms": int((time.time() - start) * 1000), "prog": prog,
                      "namespace": namespace, "runtime": runtime, "pod": os.environ.get(ENV + "POD"), "role": role,
                      "argv": argv, "rc": code, "stderr": err.getvalue()[-400:]})
     return code
