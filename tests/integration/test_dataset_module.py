@@ -215,7 +215,7 @@ def test_create_bound_then_unchanged(cluster, fluid, k8s, namespace):
     again = run_module(cluster, "dataset", dict(ds_args, wait_timeout=WAIT), diff=True)
     assert not again.failed and again["changed"] is False, again
     assert again.get("diff", []) == []
-    assert again["datasets"][0]["wait_seconds"] < 5
+    assert again["datasets"][0]["phase"] == "Bound" and again["datasets"][0]["wait_seconds"] < WAIT
     after = k8s.get("datasets", namespace, "cifar10")
     assert our_write(after) == written
     assert after["spec"] == api["spec"]
