@@ -223,67 +223,6 @@ def resources(field, value):
 SMALL_QUOTA = 1024 ** 2
 
 
-def runtime_warnings(item):
-    """Runtime inputs Fluid accepts that are most likely mistakes, as warnings naming the field."""
-    p, out = item["prefix"], []
-    if (item.get("kind") == "ThinRuntime" and item.get("replicas")
-            and not ((item.get("spec") or {}).get("worker") or {}).get("enabled")):
-        out.append("%sreplicas: a ThinRuntime gets workers only with spec.worker.enabled: true; without it Fluid "
-                   "deploys none and the wait does not count them" % p)
-    for i, level in enumerate(item.get("tiered_store") or []):
-        size = parse_quantity(level["quota"])
-        if 0 < size < SMALL_QUOTA:
-            out.append("%stiered_store[%d].quota: %r is only %s byte(s) of cache; a number without a unit is "
-                       "bytes. Write the unit, e.g. %sGi" % (p, i, level["quota"], size, level["quota"]))
-    return out
-
-
-def tiered_store(p, levels):
-    """A runtime's tiered_store levels (prefix p): media once, absolute paths, quotas, watermarks."""
-    errors, media = [], {}
-    for i, level in enumerate(levels):
-        lf = "%stiered_store[%d]" % (p, i)
-        if level["medium"] in media:
-            errors.append("%s.medium: %s is already tiered_store[%d]; each medium may appear once"
-                          % (lf, level["medium"], media[level["medium"]]))
-        media.setdefault(level["medium"], i)
-        for part in str(level.get("path") or "").split(","):
-            if not part.strip().startswith("/"):
-                errors.append("%s.path: %r must be an absolute directory on the node (or several, comma-separated), "
-                              "e.g. /dev/shm" % (lf, part.strip()))
-        try:
-            if parse_quantity(level["quota"]) <= 0:
-                errors.append("%s.quota: %r must be more than 0" % (lf, level["quota"]))
-        except QuantityError as e:
-            errors.append("%s.quota: %s" % (lf, e))
-        errors += ratio(lf + ".high", level.get("high")) + ratio(lf + ".low", level.get("low"))
-        if level.get("high") is not None and level.get("low") is not None and not level["low"] < level["high"]:
-            errors.append("%s.low: %r must be below high (%r); Fluid needs 0 < low < high <= 1, e.g. high 0.95, low 0.7"
-                          % (lf, level["low"], level["high"]))
-    return errors
-
-
-def runtime_component(cf, kind, comp, opts):
-    """One component (master, worker, fuse) of a runtime kind: only what that kind's spec has."""
-    caps = fluid.RUNTIME_SPECS[kind]
-    if comp not in caps["components"]:
-        return ["%s: %s has no %s component; remove it" % (cf, kind, comp)]
-    errors = []
-    if opts.get("jvm_options") is not None and not caps["jvm"]:
-        errors.append("%s.jvm_options: %s takes no JVM options (only AlluxioRuntime does); remove it" % (cf, kind))
-    if opts.get("properties") is not None and not caps["properties"]:
-        errors.append("%s.properties: %s has no properties; pass its own settings through spec, e.g. "
-                      "spec: {%s: {options: {...}}}" % (cf, kind, comp))
-    for opt in ("image", "image_tag"):
-        if opts.get(opt) is not None and comp not in caps["images"]:
-            errors.append("%s.%s: the %s of %s has no own image; set %s at the top level (spec.%s)"
-                          % (cf, opt, comp, kind, opt, caps["version"]))
-    errors += labels(cf + ".node_selector", opts.get("node_selector"))
-    errors += resources(cf + ".resources", opts.get("resources"))
-    return errors + ["%s.env: %r is not a valid environment variable name" % (cf, key) for key in opts.get("env") or {}
-                     if not str(key) or " " in str(key) or "=" in str(key)]
-
-
 def paths_under(paths, dirs, where):
     """Each path (paths[i].path) must be /, or lie under one of the directories (a Dataset's mounts, `where`)."""
     if not dirs or "/" in dirs:
