@@ -68,10 +68,31 @@ def comparable(hpa):
     return None if hpa is None else driver.prune({"spec": hpa.get("spec")})
 
 
+def keep_replicas(run):
+    """A runtime whose replicas are left out keeps the number it has (whoever set it: an autoscaler, kubectl
+    scale): it is applied as it is, so server-side apply neither resets it nor drops the field this collection
+    may have set before. A new runtime with autoscaling starts at min_replicas."""
+    for u in [u for u in run.units if u.state == "present" and u.item.get("replicas") is None]:
+        now = ((run.call(u, "read", run.client.get, u.kind, u.namespace, u.name) or {}).get("spec") or {}).get(
+            "replicas")
+        start = now if now is not None else (u.item.get("autoscaling") or {}).get("min_replicas")
+        if start is not None:
+            u.body["spec"]["replicas"] = start
+
+
 def reconcile(run, unit):
-    """Create, update or delete the runtime's autoscaler; returns (changed, diff or None). An autoscaler this
-    collection did not create is never touched; without autoscaling and without the right to read autoscalers
-    nothing is done."""
+    """Create, update or delete the runtime's autoscaler; marks the unit changed and returns its diffs. An
+    autoscaler this collection did not create is never touched; without autoscaling and without the right to
+    read autoscalers nothing is done."""
+    changed, diff = _reconcile(run, unit)
+    unit.changed = unit.changed or changed
+    if not diff:
+        return []
+    header = "%s autoscaler" % unit.ref
+    return [{"before_header": header, "after_header": header, "before": diff[0] or {}, "after": diff[1] or {}}]
+
+
+def _reconcile(run, unit):
     want = unit.state == "present" and unit.item.get("autoscaling")
     try:
         existing = run.client.get(HPA, unit.namespace, unit.name)

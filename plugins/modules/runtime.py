@@ -886,14 +886,9 @@ class Runtime(driver.Kind):
         return ts
 
     def prepare(self, run):
-        """Without replicas, the runtime keeps the number it has (an autoscaler's or another writer's; a new one
-        with autoscaling starts at its min_replicas). A runtime serves the Dataset of its own name: without it the
-        wait could never end."""
-        for u in [u for u in run.units if u.state == "present" and u.item.get("replicas") is None]:
-            now = (run.call(u, "read", run.client.get, u.kind, u.namespace, u.name) or {}).get("spec", {}).get("replicas")
-            start = now if now is not None else (u.item.get("autoscaling") or {}).get("min_replicas")
-            if start is not None:
-                u.body["spec"]["replicas"] = start
+        """Replicas left out are left alone (autoscaling.keep_replicas). A runtime serves the Dataset of its own
+        name: without it the wait could never end."""
+        autoscaling.keep_replicas(run)
         if not run.params["wait"] or run.check:
             return
         missing = [u for u in run.units if u.state == "present" and
@@ -906,12 +901,7 @@ class Runtime(driver.Kind):
                                                                   u.name, u.namespace) for u in missing))
 
     def after(self, run, failure):
-        run.hpa_diffs = []
-        for unit in run.units:
-            changed, diff = autoscaling.reconcile(run, unit)
-            unit.changed = unit.changed or changed
-            run.hpa_diffs += [{"before_header": "%s autoscaler" % unit.ref, "after_header": "%s autoscaler" % unit.ref,
-                               "before": diff[0] or {}, "after": diff[1] or {}}] if diff else []
+        run.hpa_diffs = [d for unit in run.units for d in autoscaling.reconcile(run, unit)]
 
     def extra_diffs(self, run):
         return run.hpa_diffs
