@@ -90,8 +90,8 @@ def test_build_databackup():
                                run_as={"uid": 1000, "gid": 1000, "user": "alluxio", "group": "alluxio"},
                                run_after={"kind": "DataLoad", "name": "warmup", "namespace": None},
                                ttl_seconds_after_finished=600, labels={"team": "ml"}))
-    assert body["kind"] == "DataBackup" and body["metadata"] == {"name": "b", "namespace": "default",
-                                                                "labels": {"team": "ml"}}
+    assert body["kind"] == "DataBackup"
+    assert body["metadata"] == {"name": "b", "namespace": "default", "labels": {"team": "ml"}}
     # spec.dataset is the Dataset's name, a string (api/v1alpha1/databackup_types.go:29)
     assert body["spec"] == {"dataset": "spark", "backupPath": "pvc://backup-pvc/spark",
                             "runAs": {"uid": 1000, "gid": 1000, "user": "alluxio", "group": "alluxio"},
@@ -102,7 +102,8 @@ def test_build_databackup():
 @pytest.mark.parametrize("path", ["local:///var/lib/fluid-backups", "local:///", "pvc://backup-pvc/spark/2026",
                                   "pvc://backup-pvc", "pvc://backup-pvc/"])
 def test_backup_paths_fluid_takes(path):
-    p = params(**dict(BASE, backup_path=path))
+    p = params(**BASE)
+    p["backup_path"] = path
     assert M.KIND.validate_item(p, p) == []
 
 
@@ -114,7 +115,8 @@ def test_backup_paths_fluid_takes(path):
     ("pvc://Backup_PVC/x", "not a valid PersistentVolumeClaim name"),
 ])
 def test_bad_backup_path_names_the_field_and_an_example(path, words):
-    p = params(**dict(BASE, backup_path=path))
+    p = params(**BASE)
+    p["backup_path"] = path
     errors = M.KIND.validate_item(p, p)
     assert len(errors) == 1 and errors[0].startswith("backup_path") and words in errors[0], errors
 
