@@ -215,6 +215,10 @@ class FluidClient(object):
             params["dry_run"] = "All"
         return self._request("patch", self.path(body["kind"], meta.get("namespace"), meta["name"]), body=body, **params)
 
+    def node_configz(self, name):
+        """The kubelet's configuration of a node (its /configz, through the API server's node proxy)."""
+        return (self._request("get", "/api/v1/nodes/%s/proxy/configz" % name) or {}).get("kubeletconfig") or {}
+
     def merge_patch(self, kind, namespace, name, body, dry_run=False):
         """JSON merge patch (RFC 7386; None values delete keys). Returns the stored object."""
         params = dict(content_type="application/merge-patch+json")

@@ -454,7 +454,7 @@ options:
   autoscaling:
     description:
       - Scale the cache workers with a HorizontalPodAutoscaler (C(autoscaling/v2)) of the runtime's name, which
-        scales the runtime through its scale subresource (C(spec.replicas)). Leave O(replicas) out: the autoscaler
+        scales the runtime through its scale subresource (C(spec.replicas)). Leave O(replicas) out, the autoscaler
         owns it.
       - Without O(autoscaling), an autoscaler that this module created for the runtime is deleted (the number of
         workers stays where it was); one created by anybody else is never touched. O(state=absent) deletes it with
