@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import backup
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
 from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
@@ -304,8 +305,9 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
     if kind not in fluid.ALL_RUNTIME_KINDS and kind != fluid.DATASET:
         lines.extend(_controller_lines(kind, namespace, name, obj, now, events=events))
     if kind in fluid.OPERATION_KINDS:
-        dataset_name = (((obj.get("spec") or {}).get("dataset")) or {}).get("name")
-        lines.extend(observe.operation_notes(client, namespace, name, dataset_name, kind))
+        lines.extend(observe.operation_notes(client, namespace, name, fluid.operation_dataset(obj), kind))
+    if kind == fluid.DATABACKUP and fluid.phase(obj) in (fluid.OP_EXECUTING, fluid.OP_FAILED):
+        lines.append(backup.BUG)
 
     for w in events:
         lines.append("Warning event: " + w)

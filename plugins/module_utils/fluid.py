@@ -27,8 +27,9 @@ API_VERSION = GROUP + "/" + VERSION
 DATASET = "Dataset"
 DATALOAD = "DataLoad"
 DATAPROCESS = "DataProcess"
-# data operations whose spec.dataset is {name, namespace} and whose Job the module follows
-OPERATION_KINDS = (DATALOAD, DATAPROCESS)
+DATABACKUP = "DataBackup"
+# data operations this collection creates and follows (their workload: observe.OPERATION_WORKLOADS)
+OPERATION_KINDS = (DATALOAD, DATAPROCESS, DATABACKUP)
 # what spec.runAfter may name (api/v1alpha1/common.go ObjectRef)
 OPERATION_REF_KINDS = ("DataLoad", "DataProcess", "DataMigrate", "DataBackup")
 # Fluid names an operation's Helm release <name>-loader, -processor, -migrate, -charts; Helm refuses release
@@ -217,6 +218,13 @@ def status_of(obj):
 def phase(obj):
     """Dataset (or data operation) phase, '' when no status has been written."""
     return status_of(obj).get("phase") or ""
+
+
+def operation_dataset(obj):
+    """The Dataset name of a data operation: spec.dataset.name, or spec.dataset itself for a DataBackup (a string,
+    api/v1alpha1/databackup_types.go:29)."""
+    ref = ((obj or {}).get("spec") or {}).get("dataset")
+    return ref.get("name") if isinstance(ref, dict) else ref
 
 
 def is_bound(obj):

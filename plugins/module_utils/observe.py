@@ -480,15 +480,18 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
 # ---------------------------------------------------------------- data operations
 
 
-# The Job Fluid's dataset controller installs (by Helm) for an operation <name>, per kind: release
-# <name>-loader, -processor, -migrate (Fluid v1.0.8 pkg/utils/dataload.go, dataprocess.go, datamigrate.go;
-# charts/fluid-dataloader, fluid-dataprocess/common, fluid-datamigrate templates/job.yaml)
-OPERATION_JOBS = {fluid.DATALOAD: "%s-loader-job", "DataProcess": "%s-processor-job", "DataMigrate": "%s-migrate-migrate"}
+# The workload Fluid's dataset controller installs (by Helm) for an operation <name>, per kind, as (kind, name):
+# a Job for release <name>-loader, -processor, -migrate (Fluid v1.0.8 pkg/utils/dataload.go, dataprocess.go,
+# datamigrate.go; charts/fluid-dataloader, fluid-dataprocess/common, fluid-datamigrate templates/job.yaml), a bare
+# Pod for a DataBackup's release <name>-charts (pkg/utils/databackup.go:60-67, charts/fluid-databackup/*/templates)
+OPERATION_WORKLOADS = {fluid.DATALOAD: ("Job", "%s-loader-job"), fluid.DATAPROCESS: ("Job", "%s-processor-job"),
+                       "DataMigrate": ("Job", "%s-migrate-migrate"), fluid.DATABACKUP: ("Pod", "%s-pod")}
 
 
-def loader_job_name(name, kind=fluid.DATALOAD):
-    """The Job of data operation <name> of this kind."""
-    return OPERATION_JOBS[kind] % name
+def operation_workload(name, kind=fluid.DATALOAD):
+    """(kind, name) of the Job or Pod that runs data operation <name> of this kind."""
+    workload, pattern = OPERATION_WORKLOADS[kind]
+    return workload, pattern % name
 
 
 def operation_facts(obj):
@@ -542,16 +545,21 @@ def operation_failure(obj, loader_pods=None, events=None):
 
 
 def loader_pods(client, namespace, name, kind=fluid.DATALOAD):
-    """The pods of the operation's Job (empty when they cannot be read)."""
+    """The pods of the operation's Job, or its Pod (empty when they cannot be read)."""
+    workload, workload_name = operation_workload(name, kind)
     try:
-        return client.list("Pod", namespace, label_selector="job-name=%s" % loader_job_name(name, kind))
+        if workload == "Pod":
+            return [p for p in [client.get("Pod", namespace, workload_name)] if p is not None]
+        return client.list("Pod", namespace, label_selector="job-name=%s" % workload_name)
     except Exception:  # pylint: disable=broad-except
         return []
 
 
 def operation_notes(client, namespace, name, dataset_name, kind=fluid.DATALOAD):
-    """Extra diagnosis lines for a data operation that did not finish: its Dataset, its Job and its pods."""
+    """Extra diagnosis lines for a data operation that did not finish: its Dataset, its Job and its pods (a
+    DataBackup: its Pod)."""
     lines = []
+    workload, workload_name = operation_workload(name, kind)
     try:
         ds = client.get(fluid.DATASET, namespace, dataset_name) if dataset_name else None
     except Exception as e:  # pylint: disable=broad-except
@@ -561,13 +569,15 @@ def operation_notes(client, namespace, name, dataset_name, kind=fluid.DATALOAD):
             lines.append("Dataset %s/%s does not exist: Fluid starts a %s only for an existing, Bound Dataset "
                          "in the same namespace." % (namespace, dataset_name, kind))
         elif fluid.phase(ds) != fluid.PHASE_BOUND:
-            lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the %s's Job only once a runtime serves the "
+            lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the %s's %s only once a runtime serves the "
                          "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name,
-                                                                       fluid.phase(ds) or "without status", kind))
+                                                                       fluid.phase(ds) or "without status", kind,
+                                                                       workload))
     pods = loader_pods(client, namespace, name, kind)
     if not pods and ds is not None and fluid.phase(ds) == fluid.PHASE_BOUND:
-        lines.append("No pod of Job %s exists yet: Fluid's dataset controller installs a Helm chart for it; "
-                     "check that controller's log for helm errors." % loader_job_name(name, kind))
+        lines.append("%s %s exists yet: Fluid's dataset controller installs a Helm chart for it; "
+                     "check that controller's log for helm errors." % (
+                         "No pod of Job" if workload == "Job" else "No Pod", workload_name))
     for pod in pods:
         f = pod_facts(pod)
         if f["phase"] in ("Succeeded",):
