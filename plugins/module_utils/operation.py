@@ -24,6 +24,11 @@ def finished_or_gone(obj):
     return obj is None or fluid.phase(obj) in fluid.OP_FINISHED
 
 
+# The run_after option of every data operation module: spec.runAfter (api/v1alpha1/common.go OperationRef)
+RUN_AFTER = dict(kind=dict(type="str", required=True, choices=list(fluid.OPERATION_REF_KINDS)),
+                 name=dict(type="str", required=True), namespace=dict(type="str"))
+
+
 def run_after_ref(ref, namespace):
     """spec.runAfter (an OperationRef) from the run_after option; the namespace defaults to the operation's."""
     return {"kind": ref["kind"], "name": ref["name"], "namespace": ref.get("namespace") or namespace}

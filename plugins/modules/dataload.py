@@ -96,6 +96,30 @@ options:
     description: Tolerations of the loader pod (C(spec.tolerations)), with API field names.
     type: list
     elements: dict
+  run_after:
+    description:
+      - Start only once another data operation is C(Complete) (C(spec.runAfter)), for example the step before it in a
+        data flow (see the role C(cloudnative.fluid.dataflow)). Fluid keeps this DataLoad C(Pending) until then; if
+        that operation fails, this one never starts, and the wait reports it.
+    type: dict
+    suboptions:
+      kind:
+        description: Kind of the preceding operation.
+        type: str
+        required: true
+        choices: [DataLoad, DataProcess, DataMigrate, DataBackup]
+      name:
+        description: Name of the preceding operation.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace (default, the DataLoad's).
+        type: str
+  ttl_seconds_after_finished:
+    description:
+      - Fluid deletes the DataLoad this many seconds after it finished (C(spec.ttlSecondsAfterFinished)); only for a
+        one-time load (C(policy) C(Once), the default), Fluid ignores it for C(Cron).
+    type: int
   labels:
     description: Labels of the DataLoad object.
     type: dict
@@ -105,7 +129,7 @@ options:
   spec:
     description:
       - Any further C(spec) fields with Fluid's camelCase names (for example C(affinity), C(resources),
-        C(podMetadata), C(ttlSecondsAfterFinished)), merged last. Fields set by typed options cannot be set here too.
+        C(podMetadata)), merged last. Fields set by typed options cannot be set here too.
       - C(policy) other than C(Once) (C(Cron), C(OnEvent)) never finishes for good; use it with O(wait=false).
     type: dict
 seealso:
@@ -239,7 +263,7 @@ import posixpath
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
-from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import Operation
+from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import RUN_AFTER, Operation, run_after_ref
 
 ITEM_SPEC = driver.item_spec(
     dataset=dict(type="str"),
@@ -248,6 +272,8 @@ ITEM_SPEC = driver.item_spec(
     options=dict(type="dict"),
     node_selector=dict(type="dict"),
     tolerations=dict(type="list", elements="dict"),
+    run_after=dict(type="dict", options=RUN_AFTER),
+    ttl_seconds_after_finished=dict(type="int"),
 )
 
 
@@ -274,7 +300,8 @@ class DataLoad(Operation):
     kind = noun = fluid.DATALOAD
     item_spec = ITEM_SPEC
     typed_spec = (("dataset", "dataset"), ("target", "paths"), ("loadMetadata", "load_metadata"),
-                  ("options", "options"), ("nodeSelector", "node_selector"), ("tolerations", "tolerations"))
+                  ("options", "options"), ("nodeSelector", "node_selector"), ("tolerations", "tolerations"),
+                  ("runAfter", "run_after"), ("ttlSecondsAfterFinished", "ttl_seconds_after_finished"))
 
     def validate(self, item, params):
         if item.get("state") == "absent":
@@ -299,6 +326,9 @@ class DataLoad(Operation):
                               % (field, p["replicas"]))
         errors += validate.labels("node_selector", item.get("node_selector"))
         errors += validate.tolerations("tolerations", item.get("tolerations"))
+        errors += validate.run_after("run_after", item.get("run_after"))
+        if (item.get("ttl_seconds_after_finished") or 0) < 0:
+            errors.append("ttl_seconds_after_finished: must be 0 or more, got %r" % item["ttl_seconds_after_finished"])
         spec = item.get("spec") or {}
         if "dataset" in spec:
             errors.append("spec.dataset: set the Dataset with the dataset option (Fluid requires it in the "
@@ -318,6 +348,9 @@ class DataLoad(Operation):
                 spec[api] = driver.str_map(item[opt])
         if item.get("tolerations"):
             spec["tolerations"] = item["tolerations"]
+        if item.get("run_after"):
+            spec["runAfter"] = run_after_ref(item["run_after"], item["namespace"])
+        spec.update(driver.fields(item, (("ttl_seconds_after_finished", "ttlSecondsAfterFinished"),)))
         return driver.fluid_object(self.kind, item, spec)
 
     def prepare(self, run):

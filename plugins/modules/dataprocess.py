@@ -284,7 +284,7 @@ import posixpath
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
-from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import Operation, run_after_ref
+from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import RUN_AFTER, Operation, run_after_ref
 
 SCRIPT = dict(image=dict(type="str", required=True), image_tag=dict(type="str", required=True),
               image_pull_policy=dict(type="str", choices=["Always", "IfNotPresent", "Never"]),
@@ -292,8 +292,6 @@ SCRIPT = dict(image=dict(type="str", required=True), image_tag=dict(type="str", 
               env=dict(type="list", elements="dict"), restart_policy=dict(type="str", choices=["Never", "OnFailure"]),
               resources=dict(type="dict"), volumes=dict(type="list", elements="dict"),
               volume_mounts=dict(type="list", elements="dict"))
-RUN_AFTER = dict(kind=dict(type="str", required=True, choices=list(fluid.OPERATION_REF_KINDS)),
-                 name=dict(type="str", required=True), namespace=dict(type="str"))
 ITEM_SPEC = driver.item_spec(
     dataset=dict(type="str"), mount_path=dict(type="str"), sub_path=dict(type="str"),
     script=dict(type="dict", options=SCRIPT), job_pod_spec=dict(type="dict"), service_account_name=dict(type="str"),
