@@ -37,6 +37,7 @@ TEARDOWN = "test_zz_cluster_down.py"
 # collecting each lane); a lane runs its entries in the order listed.
 LANES = {
     "restart": ["test_faults.py::test_dataset_wait_survives_apiserver_restarts", "test_role_datasets.py",
+                "test_role_dataflow.py",
                 "test_secrets.py", "test_node_labels_module.py"],
     "faults": ["test_faults.py", "test_bad_inputs.py", "test_least_privilege.py", "test_role_gpu_node_labels.py",
                "test_dataprocess_module.py"],
