@@ -11,11 +11,12 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
+from ansible_collections.cloudnative.fluid.plugins.modules import databackup as DB
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as DL
 from ansible_collections.cloudnative.fluid.plugins.modules import dataprocess as DP
 
 ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles", "dataflow")
-MODULES = {"DataLoad": DL, "DataProcess": DP}
+MODULES = {"DataLoad": DL, "DataProcess": DP, "DataBackup": DB}
 OMIT = "__omit__"
 SCRIPT = {"image": "busybox", "image_tag": "1.36", "source": "ls /data"}
 
@@ -191,5 +192,6 @@ def test_each_kind_has_its_task_file_passing_every_option_of_its_module(kind):
 
 
 def test_every_step_option_is_an_option_of_some_kind():
-    known = set().union(*(set(MODULES[k].ITEM_SPEC) for k in STEP["kind"]["choices"])) | {"kind", "wait_timeout"}
+    known = set().union(*(set(MODULES[k].ITEM_SPEC) | set(MODULES[k].KIND.module_spec)
+                          for k in STEP["kind"]["choices"])) | {"kind", "wait_timeout"}
     assert set(STEP) - known == set()
