@@ -304,8 +304,7 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
     if kind not in fluid.ALL_RUNTIME_KINDS and kind != fluid.DATASET:
         lines.extend(_controller_lines(kind, namespace, name, obj, now, events=events))
     if kind in fluid.OPERATION_KINDS:
-        dataset_name = (((obj.get("spec") or {}).get("dataset")) or {}).get("name")
-        lines.extend(observe.operation_notes(client, namespace, name, dataset_name, kind))
+        lines.extend(observe.operation_notes(client, namespace, name, fluid.operation_dataset(obj), kind))
 
     for w in events:
         lines.append("Warning event: " + w)

@@ -483,7 +483,8 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
 # The Job Fluid's dataset controller installs (by Helm) for an operation <name>, per kind: release
 # <name>-loader, -processor, -migrate (Fluid v1.0.8 pkg/utils/dataload.go, dataprocess.go, datamigrate.go;
 # charts/fluid-dataloader, fluid-dataprocess/common, fluid-datamigrate templates/job.yaml)
-OPERATION_JOBS = {fluid.DATALOAD: "%s-loader-job", "DataProcess": "%s-processor-job", "DataMigrate": "%s-migrate-migrate"}
+OPERATION_JOBS = {fluid.DATALOAD: "%s-loader-job", fluid.DATAPROCESS: "%s-processor-job",
+                  fluid.DATAMIGRATE: "%s-migrate-migrate"}
 
 
 def loader_job_name(name, kind=fluid.DATALOAD):
@@ -557,12 +558,12 @@ def operation_notes(client, namespace, name, dataset_name, kind=fluid.DATALOAD):
         if ds is None:
             lines.append("Dataset %s/%s does not exist: Fluid starts a %s only for an existing, Bound Dataset "
                          "in the same namespace." % (namespace, dataset_name, kind))
-        elif fluid.phase(ds) != fluid.PHASE_BOUND:
+        elif fluid.phase(ds) not in fluid.PHASES_SERVED:
             lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the %s's Job only once a runtime serves the "
                          "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name,
                                                                        fluid.phase(ds) or "without status", kind))
     pods = loader_pods(client, namespace, name, kind)
-    if not pods and ds is not None and fluid.phase(ds) == fluid.PHASE_BOUND:
+    if not pods and ds is not None and fluid.phase(ds) in fluid.PHASES_SERVED:
         lines.append("No pod of Job %s exists yet: Fluid's dataset controller installs a Helm chart for it; "
                      "check that controller's log for helm errors." % loader_job_name(name, kind))
     for pod in pods:
