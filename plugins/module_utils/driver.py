@@ -227,6 +227,10 @@ class Kind(object):
         """An existing object whose fields changed: True when the hook handled the write itself."""
         return False
 
+    def settled(self, run, unit):
+        """An object that does not exist but needs no write (a data operation Fluid deleted when done): True."""
+        return False
+
     def finished(self, run, unit):
         """After a successful wait: a failure message when the object finished badly."""
         return None
@@ -436,6 +440,8 @@ class Run(object):
             if unit.changed:
                 self.call(unit, "delete", client.delete, unit.kind, unit.namespace, unit.name, dry_run=self.check)
                 self.done += [] if self.check else [unit.ref]
+            return
+        if existing is None and self.kind.settled(self, unit):
             return
         if meta.get("deletionTimestamp"):
             self.fail("%s: %s is being deleted (finalizers: %s); wait for the deletion to finish (state: absent "

@@ -501,6 +501,9 @@ def operation_facts(obj):
         "duration": duration,
         "duration_seconds": go_duration_seconds(duration),
         "conditions": fluid.conditions(obj),
+        # a Cron operation's last run, copied by Fluid from its CronJob (dataload/status_handler.go:112-188)
+        "last_schedule_time": status.get("lastScheduleTime"),
+        "last_successful_time": status.get("lastSuccessfulTime"),
     }
 
 

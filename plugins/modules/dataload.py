@@ -28,10 +28,14 @@ description:
   - To load the same paths again, delete the DataLoad (O(state=absent)) or use a new O(name).
   - All inputs are checked before anything is written, including that the Dataset exists in O(namespace) and
     that every path lies under one of its mounts.
+  - Cron loads (O(policy=Cron)) run on a schedule; the result reports their last run.
 extends_documentation_fragment:
   - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
   - cloudnative.fluid.attributes
+  - cloudnative.fluid.operation
+  - cloudnative.fluid.operation.schedule
+  - cloudnative.fluid.operation.pod
 attributes:
   check_mode:
     support: full
@@ -89,13 +93,6 @@ options:
     description:
       - Runtime-specific loader options (C(spec.options)); values are sent as strings.
     type: dict
-  node_selector:
-    description: Node labels the loader pod must run on (C(spec.nodeSelector)).
-    type: dict
-  tolerations:
-    description: Tolerations of the loader pod (C(spec.tolerations)), with API field names.
-    type: list
-    elements: dict
   labels:
     description: Labels of the DataLoad object.
     type: dict
@@ -104,9 +101,8 @@ options:
     type: dict
   spec:
     description:
-      - Any further C(spec) fields with Fluid's camelCase names (for example C(affinity), C(resources),
-        C(podMetadata), C(ttlSecondsAfterFinished)), merged last. Fields set by typed options cannot be set here too.
-      - C(policy) other than C(Once) (C(Cron), C(OnEvent)) never finishes for good; use it with O(wait=false).
+      - Any further C(spec) fields with Fluid's camelCase names, merged last. Fields set by typed options cannot be
+        set here too.
     type: dict
 seealso:
   - module: cloudnative.fluid.dataset
@@ -158,6 +154,38 @@ EXAMPLES = r"""
     dataset: cifar10
     paths: [/spark]
     wait: false
+
+# Every night at 02:00, refresh the metadata and load /hbase again; wait for tonight's run.
+- name: Nightly warm-up
+  cloudnative.fluid.dataload:
+    name: cifar10-nightly
+    dataset: cifar10
+    policy: Cron
+    schedule: "0 2 * * *"
+    load_metadata: true
+    paths: [/hbase]
+    wait: false
+  register: nightly
+
+- name: Report the last nightly run
+  ansible.builtin.debug:
+    msg: "last run {{ nightly.last_schedule_time }}, last success {{ nightly.last_successful_time }}"
+
+# Load after another step of a data flow, on the node where that step ran (needs Fluid's DataflowAffinity gate),
+# and let Fluid delete the DataLoad an hour after it finished (later runs of this task report it from its record).
+- name: Load the processed output
+  cloudnative.fluid.dataload:
+    name: cifar10-processed
+    dataset: cifar10
+    paths: [/hbase]
+    run_after:
+      kind: DataProcess
+      name: cifar10-unpack
+      affinity_strategy:
+        policy: Prefer
+    ttl_seconds_after_finished: 3600
+    resources:
+      limits: {cpu: "1", memory: 2Gi}
 
 - name: Remove the DataLoad (the cached data stays)
   cloudnative.fluid.dataload:
@@ -227,6 +255,32 @@ conditions:
   type: list
   elements: dict
   sample: [{type: Complete, status: "True", reason: CompletionsReached, message: Reached expected number of succeeded pods}]
+policy:
+  description: C(spec.policy) as sent (V(Once) when not given).
+  returned: when O(state=present)
+  type: str
+  sample: Cron
+schedule:
+  description: C(spec.schedule) as sent, for a Cron DataLoad.
+  returned: always
+  type: str
+  sample: "0 2 * * *"
+last_schedule_time:
+  description: When the last run of a Cron DataLoad was scheduled (C(status.lastScheduleTime)), null before the first.
+  returned: always
+  type: str
+  sample: "2026-12-03T02:00:00Z"
+last_successful_time:
+  description: When the last successful run of a Cron DataLoad finished (C(status.lastSuccessfulTime)).
+  returned: always
+  type: str
+  sample: "2026-12-03T02:00:41Z"
+recorded:
+  description:
+    - Whether the DataLoad no longer exists (Fluid deleted it after O(ttl_seconds_after_finished)) and the result
+      comes from its record on the Dataset; RV(phase) and RV(duration) are then the recorded ones.
+  returned: always
+  type: bool
 wait_seconds:
   description: Seconds from the start of the wait until the DataLoad finished (or was gone); 0 when not waited.
   returned: always
@@ -238,17 +292,12 @@ import posixpath
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import operation
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
-from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import Operation
 
 ITEM_SPEC = driver.item_spec(
-    dataset=dict(type="str"),
-    paths=dict(type="list", elements="raw"),
-    load_metadata=dict(type="bool"),
-    options=dict(type="dict"),
-    node_selector=dict(type="dict"),
-    tolerations=dict(type="list", elements="dict"),
-)
+    dataset=dict(type="str"), paths=dict(type="list", elements="raw"), load_metadata=dict(type="bool"),
+    options=dict(type="dict"), **dict(operation.COMMON_SPEC, **dict(operation.SCHEDULE_SPEC, **operation.POD_SPEC)))
 
 
 def normalize_paths(item):
@@ -270,11 +319,12 @@ def normalize_paths(item):
     return errors
 
 
-class DataLoad(Operation):
+class DataLoad(operation.Operation):
     kind = noun = fluid.DATALOAD
     item_spec = ITEM_SPEC
     typed_spec = (("dataset", "dataset"), ("target", "paths"), ("loadMetadata", "load_metadata"),
-                  ("options", "options"), ("nodeSelector", "node_selector"), ("tolerations", "tolerations"))
+                  ("options", "options"), ("policy", "policy"), ("schedule", "schedule"), ("runAfter", "run_after"),
+                  ("ttlSecondsAfterFinished", "ttl_seconds_after_finished")) + operation.POD_FIELDS
 
     def validate(self, item, params):
         if item.get("state") == "absent":
@@ -297,15 +347,11 @@ class DataLoad(Operation):
             if p["replicas"] is not None and p["replicas"] < 1:
                 errors.append("%s.replicas: must be at least 1, got %r (leave it out for Fluid's default, 1)"
                               % (field, p["replicas"]))
-        errors += validate.labels("node_selector", item.get("node_selector"))
-        errors += validate.tolerations("tolerations", item.get("tolerations"))
-        spec = item.get("spec") or {}
-        if "dataset" in spec:
+        errors += operation.validate_common(item, self.kind) + operation.validate_schedule(item, params)
+        errors += operation.validate_pod(item)
+        if "dataset" in (item.get("spec") or {}):
             errors.append("spec.dataset: set the Dataset with the dataset option (Fluid requires it in the "
                           "DataLoad's namespace)")
-        if (spec.get("policy") or "Once") != "Once" and params.get("wait"):
-            errors.append("spec.policy: a %s DataLoad never finishes for good, so it cannot be awaited; set wait: "
-                          "false (or leave policy out for a one-time load)" % spec["policy"])
         return errors
 
     def build(self, item):
@@ -313,11 +359,10 @@ class DataLoad(Operation):
         spec.update(driver.fields(item, (("load_metadata", "loadMetadata"),)))
         if item.get("paths"):
             spec["target"] = [driver.fields(p, (("path", "path"), ("replicas", "replicas"))) for p in item["paths"]]
-        for opt, api in (("options", "options"), ("node_selector", "nodeSelector")):
-            if item.get(opt):
-                spec[api] = driver.str_map(item[opt])
-        if item.get("tolerations"):
-            spec["tolerations"] = item["tolerations"]
+        if item.get("options"):
+            spec["options"] = driver.str_map(item["options"])
+        spec.update(operation.build_schedule(item), **operation.build_common(item))
+        spec.update(operation.build_pod(item))
         return driver.fluid_object(self.kind, item, spec)
 
     def prepare(self, run):
@@ -333,9 +378,9 @@ class DataLoad(Operation):
             unit.namespace, item["dataset"])))
 
     def summary(self, run, unit):
-        out = Operation.summary(self, run, unit)
+        out = operation.Operation.summary(self, run, unit)
         if unit.state == "present":
-            out.update(dataset=unit.item["dataset"], target=((unit.after or {}).get("spec") or {}).get("target") or [])
+            out.update(dataset=unit.item["dataset"], target=((unit.body or {}).get("spec") or {}).get("target") or [])
         return out
 
 

@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
   - cloudnative.fluid.attributes
+  - cloudnative.fluid.operation
 attributes:
   check_mode:
     support: full
@@ -132,31 +133,6 @@ options:
   pod_annotations:
     description: Annotations of the processor's pod (C(spec.processor.podMetadata.annotations)).
     type: dict
-  run_after:
-    description:
-      - Start only once another data operation is C(Complete) (C(spec.runAfter)). Fluid keeps this DataProcess
-        C(Pending) until then; if that operation fails, this one never starts, and the wait reports it.
-    type: dict
-    suboptions:
-      kind:
-        description: Kind of the preceding operation.
-        type: str
-        required: true
-        choices: [DataLoad, DataProcess, DataMigrate, DataBackup]
-      name:
-        description: Name of the preceding operation.
-        type: str
-        required: true
-      namespace:
-        description: Its namespace (default, the DataProcess's).
-        type: str
-  ttl_seconds_after_finished:
-    description:
-      - Fluid deletes the DataProcess this many seconds after it finished (C(spec.ttlSecondsAfterFinished)).
-      - Fluid 1.0.8 deletes it only when the condition it copied from the Job is C(Complete) or C(Failed); on
-        Kubernetes 1.31 and later a Job's first condition is C(SuccessCriteriaMet) or C(FailureTarget), so the
-        DataProcess is kept there.
-    type: int
   labels:
     description: Labels of the DataProcess object.
     type: dict
@@ -272,6 +248,12 @@ conditions:
   type: list
   elements: dict
   sample: [{type: Complete, status: "True", reason: CompletionsReached, message: Reached expected number of succeeded pods}]
+recorded:
+  description:
+    - Whether the DataProcess no longer exists (Fluid deleted it after O(ttl_seconds_after_finished)) and the result
+      comes from its record on the Dataset; RV(phase) and RV(duration) are then the recorded ones.
+  returned: always
+  type: bool
 wait_seconds:
   description: Seconds from the start of the wait until the DataProcess finished (or was gone); 0 when not waited.
   returned: always
@@ -283,8 +265,8 @@ import posixpath
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import operation
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
-from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import Operation, run_after_ref
 
 SCRIPT = dict(image=dict(type="str", required=True), image_tag=dict(type="str", required=True),
               image_pull_policy=dict(type="str", choices=["Always", "IfNotPresent", "Never"]),
@@ -292,20 +274,16 @@ SCRIPT = dict(image=dict(type="str", required=True), image_tag=dict(type="str", 
               env=dict(type="list", elements="dict"), restart_policy=dict(type="str", choices=["Never", "OnFailure"]),
               resources=dict(type="dict"), volumes=dict(type="list", elements="dict"),
               volume_mounts=dict(type="list", elements="dict"))
-RUN_AFTER = dict(kind=dict(type="str", required=True, choices=list(fluid.OPERATION_REF_KINDS)),
-                 name=dict(type="str", required=True), namespace=dict(type="str"))
 ITEM_SPEC = driver.item_spec(
     dataset=dict(type="str"), mount_path=dict(type="str"), sub_path=dict(type="str"),
     script=dict(type="dict", options=SCRIPT), job_pod_spec=dict(type="dict"), service_account_name=dict(type="str"),
-    pod_labels=dict(type="dict"), pod_annotations=dict(type="dict"), run_after=dict(type="dict", options=RUN_AFTER),
-    ttl_seconds_after_finished=dict(type="int"),
-)
+    pod_labels=dict(type="dict"), pod_annotations=dict(type="dict"), **operation.COMMON_SPEC)
 SCRIPT_FIELDS = (("image", "image"), ("image_tag", "imageTag"), ("image_pull_policy", "imagePullPolicy"),
                  ("command", "command"), ("source", "source"), ("env", "env"), ("restart_policy", "restartPolicy"),
                  ("resources", "resources"), ("volumes", "volumes"), ("volume_mounts", "volumeMounts"))
 
 
-class DataProcess(Operation):
+class DataProcess(operation.Operation):
     kind = noun = fluid.DATAPROCESS
     item_spec = ITEM_SPEC
     typed_spec = (("dataset", "dataset"), ("processor", "script/job_pod_spec"), ("runAfter", "run_after"),
@@ -339,27 +317,19 @@ class DataProcess(Operation):
             errors.append("job_pod_spec.containers: the pod needs at least one container")
         errors += validate.labels("pod_labels", item.get("pod_labels"))
         errors += validate.labels("pod_annotations", item.get("pod_annotations"), values=False)
-        errors += validate.run_after("run_after", item.get("run_after"))
-        if (item.get("ttl_seconds_after_finished") or 0) < 0:
-            errors.append("ttl_seconds_after_finished: must be 0 or more, got %r" % item["ttl_seconds_after_finished"])
-        return errors
+        return errors + operation.validate_common(item, self.kind)
 
     def build(self, item):
         dataset = {"name": item["dataset"], "namespace": item["namespace"], "mountPath": item["mount_path"]}
         dataset.update(driver.fields(item, (("sub_path", "subPath"),)))
         processor = driver.fields(item, (("service_account_name", "serviceAccountName"),))
-        meta = dict((api, driver.str_map(item[opt])) for opt, api in (("pod_labels", "labels"),
-                                                                      ("pod_annotations", "annotations")) if item.get(opt))
-        if meta:
-            processor["podMetadata"] = meta
+        if operation.pod_metadata(item):
+            processor["podMetadata"] = operation.pod_metadata(item)
         if item.get("script"):
             processor["script"] = driver.fields(item["script"], SCRIPT_FIELDS)
         else:
             processor["job"] = {"podSpec": item["job_pod_spec"]}
-        spec = {"dataset": dataset, "processor": processor}
-        if item.get("run_after"):
-            spec["runAfter"] = run_after_ref(item["run_after"], item["namespace"])
-        spec.update(driver.fields(item, (("ttl_seconds_after_finished", "ttlSecondsAfterFinished"),)))
+        spec = dict(operation.build_common(item), dataset=dataset, processor=processor)
         return driver.fluid_object(self.kind, item, spec)
 
     def prepare(self, run):
@@ -368,7 +338,7 @@ class DataProcess(Operation):
                 self.require_dataset(run, unit, unit.item["dataset"])
 
     def summary(self, run, unit):
-        out = Operation.summary(self, run, unit)
+        out = operation.Operation.summary(self, run, unit)
         if unit.state == "present":
             out["dataset"] = unit.item["dataset"]
         return out

@@ -109,3 +109,58 @@ def test_timeout_explains_the_unschedulable_loader(env, kube, cluster):
 
 def test_fixture_sizes_are_real():
     assert os.path.isdir(os.path.join(FIXTURES, "hbase")) and fixture_bytes("hbase") > 0
+
+
+def test_whole_dataset_load_caches_all_and_its_record_outlives_the_ttl(env, kube, cluster):
+    """No paths: Fluid's loader loads /, the cached share reaches 100%. Fluid deletes the DataLoad after its
+    TTL; the same task later is ok from the record on the Dataset and creates nothing."""
+    ns = env.ns_a
+    args = {"name": "warm-all", "namespace": ns, "dataset": "cifar10", "ttl_seconds_after_finished": 5,
+            "wait_timeout": WAIT}
+    r = run_module(cluster, "dataload", args)
+    assert not r.failed, r
+    assert r["changed"] and r["phase"] == "Complete" and r["target"] == [] and r["recorded"] is False
+    total = fixture_bytes("hadoop", "spark", "hbase")
+    kube.wait_for(("dataset", "-n", ns, "cifar10"),
+                  lambda d: d["status"]["cacheStates"]["cachedPercentage"] == "100.0%"
+                  and d["status"]["cacheStates"]["cached"] == human(total), timeout=90)
+    d = run_module(cluster, "dataset_info", {"name": "cifar10", "namespace": ns})["datasets"][0]
+    assert d["cached_percentage"]["percent"] == 100.0, d
+
+    # Fluid deletes it once the TTL has passed (pkg/ddc/base/operation.go processTTL)
+    kube.wait_for(("dataloads", "-n", ns), lambda lst: "warm-all" not in [
+        i["metadata"]["name"] for i in lst["items"]], timeout=120)
+    record = kube.get("dataset", "-n", ns, "cifar10")["metadata"]["annotations"][
+        "operations.cloudnative.fluid/dataload.warm-all"]
+    assert '"phase": "Complete"' in record
+
+    again = run_module(cluster, "dataload", args)
+    assert not again.failed, again
+    assert again["changed"] is False and again["recorded"] is True and again["phase"] == "Complete"
+    assert kube.get("dataload", "-n", ns, "warm-all", check=False) is None
+
+    gone = run_module(cluster, "dataload", {"name": "warm-all", "namespace": ns, "state": "absent"})
+    assert not gone.failed and gone["changed"] is False  # nothing to delete; the record goes
+    annotations = kube.get("dataset", "-n", ns, "cifar10")["metadata"].get("annotations") or {}
+    assert "operations.cloudnative.fluid/dataload.warm-all" not in annotations
+
+
+def test_cron_load_waits_for_its_next_run_and_reports_it(env, kube, cluster):
+    ns = env.ns_a
+    args = {"name": "every-minute", "namespace": ns, "dataset": "cifar10", "paths": ["/spark"],
+            "policy": "Cron", "schedule": "* * * * *", "wait_timeout": 200}
+    r = run_module(cluster, "dataload", args)
+    assert not r.failed, r
+    assert r["changed"] and r["policy"] == "Cron" and r["phase"] == "Complete", r
+    assert r["last_schedule_time"] and r["last_successful_time"], r
+    cron = kube.get("cronjob", "-n", ns, "every-minute-loader-job")
+    assert cron["spec"]["schedule"] == "* * * * *"
+
+    later = run_module(cluster, "dataload", dict(args, wait=False))
+    assert not later.failed and later["changed"] is False
+    assert later["last_schedule_time"] >= r["last_schedule_time"]
+
+    gone = run_module(cluster, "dataload", {"name": "every-minute", "namespace": ns, "state": "absent",
+                                            "wait_timeout": WAIT})
+    assert not gone.failed and gone["changed"], gone
+    kube.wait_for(("cronjobs", "-n", ns), lambda lst: not lst["items"], timeout=60)

@@ -215,6 +215,15 @@ class FakeCluster(object):
             self.controller(self, stored)
         return copy.deepcopy(self.objects[key])
 
+    def merge_patch(self, kind, namespace, name, body, dry_run=False):
+        """RFC 7386 on the stored object (None deletes a key)."""
+        self.calls.append(("merge_patch", kind, namespace, name, dry_run))
+        o = self.objects.get((kind, namespace, name))
+        if o is None:
+            raise ApiError("%s %s not found" % (kind, name), status=404)
+        new = _merge_patch(copy.deepcopy(o), body)
+        return new if dry_run else self.put(new)
+
     def delete(self, kind, namespace, name, dry_run=False):
         self.calls.append(("delete", kind, namespace, name, dry_run))
         key = (kind, namespace, name)
@@ -405,3 +414,14 @@ def cluster_with_nodes(gpu_nodes=1):
     c.put(node("cn-hongkong.172.31.136.196", {GPU: V100}))
     c.put(node("cn-hongkong.172.31.136.194", {GPU: V100} if gpu_nodes > 1 else {}))
     return c
+
+
+def _merge_patch(target, patch):
+    for k, v in patch.items():
+        if v is None:
+            target.pop(k, None)
+        elif isinstance(v, dict):
+            target[k] = _merge_patch(target.get(k) if isinstance(target.get(k), dict) else {}, v)
+        else:
+            target[k] = v
+    return target

@@ -1,6 +1,7 @@
 """cloudnative.fluid.dataload against the in-memory API server (tests/unit/fakes.py)."""
 import copy
 import threading
+import time
 
 import pytest
 
@@ -121,12 +122,58 @@ def test_build_dataload():
 def test_validation_names_fields():
     p = params(name="Warm_Up", dataset=None, wait_timeout=0,
                paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],
-               load_metadata=True, spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"})
+               load_metadata=True, policy="Once",
+               spec={"loadMetadata": False, "dataset": {"name": "x"}, "policy": "Cron"})
     errors = M.KIND.validate_item(p, p)
     fields = [e.split(":", 1)[0] for e in errors]
     for f in ("name", "dataset", "paths[0].path", "paths[0].replicas", "paths[2].path",
               "spec.loadMetadata", "spec.dataset", "spec.policy"):
         assert f in fields, (f, errors)
+
+
+def test_build_typed_policy_run_after_and_pod_options():
+    body = M.KIND.build(params(
+        name="nightly", dataset="cifar10", policy="Cron", schedule="0 2 * * *",
+        run_after={"kind": "DataProcess", "name": "unpack", "namespace": None,
+                   "affinity_strategy": {"policy": "Prefer", "depend_on": None, "requires": None,
+                                         "prefers": [{"name": "topology.kubernetes.io/zone", "weight": 50}]}},
+        affinity={"nodeAffinity": {}}, scheduler_name="volcano", resources={"limits": {"cpu": "1"}},
+        pod_labels={"team": "ml"}, pod_annotations={"note": True}))
+    spec = body["spec"]
+    assert spec["policy"] == "Cron" and spec["schedule"] == "0 2 * * *"
+    assert spec["runAfter"] == {"kind": "DataProcess", "name": "unpack", "namespace": "default", "affinityStrategy": {
+        "policy": "Prefer", "prefers": [{"name": "topology.kubernetes.io/zone", "weight": 50}]}}
+    assert spec["affinity"] == {"nodeAffinity": {}} and spec["schedulerName"] == "volcano"
+    assert spec["resources"] == {"limits": {"cpu": "1"}}
+    assert spec["podMetadata"] == {"labels": {"team": "ml"}, "annotations": {"note": "true"}}
+
+
+@pytest.mark.parametrize("kw,field,words", [
+    (dict(policy="OnEvent"), "policy", "not implemented"),
+    (dict(policy="Cron"), "schedule", "required"),
+    (dict(policy="Cron", schedule="every night"), "schedule", "five fields"),
+    (dict(schedule="0 2 * * *"), "schedule", "policy: Cron"),
+    (dict(policy="Cron", schedule="@daily", ttl_seconds_after_finished=60), "ttl_seconds_after_finished", "ignores"),
+    (dict(ttl_seconds_after_finished=-1), "ttl_seconds_after_finished", "0 or more"),
+    (dict(run_after={"kind": "DataLoad", "name": "warmup", "namespace": None, "affinity_strategy": None}),
+     "run_after", "itself"),
+    (dict(run_after={"kind": "DataLoad", "name": "x", "namespace": None, "affinity_strategy": {
+        "policy": "Prefer", "depend_on": None, "requires": None, "prefers": [{"name": "zone", "weight": 200}]}}),
+     "run_after.affinity_strategy.prefers[0].weight", "1 to 100"),
+    (dict(resources={"limit": {"cpu": 1}}), "resources.limit", "requests and limits"),
+    (dict(pod_labels={"bad key!": "x"}), "pod_labels", ""),
+])
+def test_operation_options_are_checked(kw, field, words):
+    p = params(name="warmup", dataset="cifar10", **kw)
+    errors = M.KIND.validate_item(p, p)
+    hits = [e for e in errors if e.split(":", 1)[0].startswith(field)]
+    assert hits and words in hits[0], errors
+
+
+def test_cron_schedule_forms_accepted():
+    for schedule in ("0 2 * * *", "*/30 * * * *", "0 0 1,15 * MON-FRI", "@hourly"):
+        p = params(name="w", dataset="cifar10", policy="Cron", schedule=schedule)
+        assert M.KIND.validate_item(p, p) == [], schedule
 
 
 def test_validate_paths_against_mounts():
@@ -303,3 +350,99 @@ def test_docs_say_that_without_paths_the_whole_dataset_is_loaded():
     text = " ".join(doc["options"]["paths"]["description"])
     assert "the whole Dataset" in text and "loads nothing" not in text
     assert doc["options"]["paths"]["elements"] == "raw"
+
+
+# ---------------------------------------------------------------- the record of a DataLoad Fluid deleted (TTL)
+
+def record(cluster, name="warmup"):
+    annotations = cluster.objects[("Dataset", "default", "cifar10")]["metadata"].get("annotations") or {}
+    return annotations.get("operations.cloudnative.fluid/dataload." + name)
+
+
+def test_ttl_deleted_load_is_not_run_again_until_its_spec_changes(run_module, cluster):
+    ttl = dict(BASE, ttl_seconds_after_finished=60)
+    r = run_module(M, ttl, cluster)
+    assert not r.failed and r["changed"] and r["recorded"] is False
+    assert '"phase": "Complete"' in record(cluster) and '"duration": "2s"' in record(cluster)
+    cluster.remove("DataLoad", "default", "warmup")  # what Fluid does after ttlSecondsAfterFinished
+    cluster.calls[:] = []
+    r = run_module(M, ttl, cluster)
+    assert not r.failed, r
+    assert r["changed"] is False and r["recorded"] is True and r["exists"] is False
+    assert r["phase"] == "Complete" and r["duration"] == "2s"
+    assert writes(cluster) == [] and not [c for c in cluster.calls if c[0] == "merge_patch"]
+    assert ("DataLoad", "default", "warmup") not in cluster.objects
+    # a changed spec runs it again
+    r = run_module(M, dict(ttl, paths=["/spark"]), cluster)
+    assert r["changed"] and r["recorded"] is False and ("DataLoad", "default", "warmup") in cluster.objects
+    assert '"/spark"' not in record(cluster)  # the record holds a digest, not the spec
+
+
+def test_recorded_failure_fails_and_absent_drops_the_record(run_module, cluster):
+    cluster.controller = fluid_dataload(outcome="Failed")
+    ttl = dict(BASE, ttl_seconds_after_finished=60)
+    assert run_module(M, ttl, cluster).failed
+    cluster.remove("DataLoad", "default", "warmup")
+    r = run_module(M, ttl, cluster)
+    assert r.failed and "recorded" in r["msg"] and "state: absent" in r["msg"]
+    r = run_module(M, {"name": "warmup", "state": "absent"}, cluster)
+    assert not r.failed and record(cluster) is None
+
+
+def test_check_mode_writes_no_record(run_module, cluster):
+    r = run_module(M, dict(BASE, ttl_seconds_after_finished=60), cluster, check=True)
+    assert r["changed"] and record(cluster) is None
+
+
+# ---------------------------------------------------------------- Cron
+
+def cron_dataload(previous_run=True, delay=0.3):
+    """Fluid's Cron handling: Executing until the CronJob's first run; each run's lastScheduleTime and outcome
+    (dataload/status_handler.go:112-188). previous_run: a run that finished before the task started."""
+    def run(cluster, ns, name, when):
+        o = cluster.objects.get(("DataLoad", ns, name))
+        if o is not None:
+            cluster.set_status("DataLoad", ns, name, {
+                "phase": "Complete", "duration": "3s", "conditions": [COMPLETE_COND],
+                "lastScheduleTime": when, "lastSuccessfulTime": when})
+
+    def controller(cluster, o):
+        if o["kind"] != "DataLoad" or o.get("status"):
+            return
+        ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
+        if o["metadata"].get("deletionTimestamp"):
+            cluster.remove("DataLoad", ns, name)
+            return
+        if previous_run:
+            run(cluster, ns, name, "2026-01-01T00:00:00Z")
+        else:
+            cluster.set_status("DataLoad", ns, name, {"phase": "Executing", "duration": "Unfinished"})
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1))
+        threading.Timer(delay, run, (cluster, ns, name, now)).start()
+    return controller
+
+
+CRON = dict(BASE, policy="Cron", schedule="* * * * *")
+
+
+def test_cron_waits_for_a_run_after_the_task_started(run_module, cluster):
+    cluster.controller = cron_dataload(previous_run=True)
+    r = run_module(M, CRON, cluster)
+    assert not r.failed, r
+    assert r["policy"] == "Cron" and r["schedule"] == "* * * * *" and r["phase"] == "Complete"
+    assert r["last_schedule_time"] != "2026-01-01T00:00:00Z" and r["last_successful_time"] == r["last_schedule_time"]
+    assert r["wait_seconds"] >= 0.25  # not the earlier run, which was Complete at once
+
+
+def test_cron_without_wait_reports_the_last_run(run_module, cluster):
+    cluster.controller = cron_dataload(previous_run=True, delay=30)
+    r = run_module(M, dict(CRON, wait=False), cluster)
+    assert not r.failed and r["last_schedule_time"] == "2026-01-01T00:00:00Z" and r["wait_seconds"] == 0
+
+
+def test_changed_cron_load_is_replaced_between_runs(run_module, cluster):
+    cluster.controller = cron_dataload(previous_run=False, delay=30)
+    run_module(M, dict(CRON, wait=False), cluster)
+    assert cluster.objects[("DataLoad", "default", "warmup")]["status"]["phase"] == "Executing"
+    r = run_module(M, dict(CRON, schedule="*/5 * * * *", wait=False), cluster)
+    assert not r.failed and r["replaced"] and r["schedule"] == "*/5 * * * *"
