@@ -41,6 +41,9 @@ URI_CREDENTIALS = ("access-key", "secret-key", "token")
 RESERVED_ENV = ("PARALLELISM", "POD_IP", "SSH_READY_TIMEOUT", "TARGET_SSH_PORT", "WORKER_NAME_FORMAT", "TIMEOUT",
                 "EDITION", "OPTION", "FLUID_METAURL", "TOKEN", "ACCESS_KEY", "SECRET_KEY", "EXTERNAL_ACCESS_KEY",
                 "EXTERNAL_SECRET_KEY", "EXTERNAL_TOKEN")
+# Kubernetes refuses CronJob names over 52 characters; a Cron DataMigrate's is <name>-migrate-migrate
+# (pkg/utils/datamigrate.go:46-53), and Fluid does not check it (its Helm install fails, the operation stays Executing)
+CRON_NAME_MAX = 36
 # GNU timeout's duration, what the Job's script runs juicefs sync under (configmap.yaml: timeout $TIMEOUT)
 TIMEOUT = re.compile(r"^[0-9]+(\.[0-9]+)?[smhd]?$")
 

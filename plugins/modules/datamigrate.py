@@ -35,6 +35,9 @@ extends_documentation_fragment:
   - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
   - cloudnative.fluid.attributes
+  - cloudnative.fluid.operation
+  - cloudnative.fluid.operation.schedule
+  - cloudnative.fluid.operation.pod
 attributes:
   check_mode:
     support: full
@@ -284,6 +287,32 @@ conditions:
   type: list
   elements: dict
   sample: [{type: Complete, status: "True", reason: CompletionsReached, message: Reached expected number of succeeded pods}]
+policy:
+  description: C(spec.policy) as sent (V(Once) when not given).
+  returned: when O(state=present)
+  type: str
+  sample: Once
+schedule:
+  description: C(spec.schedule) as sent, for a Cron DataMigrate.
+  returned: always
+  type: str
+  sample: "0 3 * * 0"
+last_schedule_time:
+  description: When the last run of a Cron DataMigrate was scheduled (C(status.lastScheduleTime)), null before the first.
+  returned: always
+  type: str
+  sample: "2026-12-06T03:00:00Z"
+last_successful_time:
+  description: When the last successful run of a Cron DataMigrate finished (C(status.lastSuccessfulTime)).
+  returned: always
+  type: str
+  sample: "2026-12-06T03:12:40Z"
+recorded:
+  description:
+    - Whether the DataMigrate no longer exists (Fluid deleted it after O(ttl_seconds_after_finished)) and the result
+      comes from its record on the Dataset; RV(phase) and RV(duration) are then the recorded ones.
+  returned: always
+  type: bool
 wait_seconds:
   description: Seconds from the start of the wait until the DataMigrate finished and its Dataset was released (or it was gone); 0 when not waited.
   returned: always
@@ -294,8 +323,8 @@ wait_seconds:
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import migrate
+from ansible_collections.cloudnative.fluid.plugins.module_utils import operation
 from ansible_collections.cloudnative.fluid.plugins.module_utils import secrets
-from ansible_collections.cloudnative.fluid.plugins.module_utils.operation import Operation
 from ansible_collections.cloudnative.fluid.plugins.module_utils.waiter import Target
 
 ITEM_SPEC = driver.item_spec(**{
@@ -304,23 +333,30 @@ ITEM_SPEC = driver.item_spec(**{
     "parallelism": dict(type="int"), "parallel_options": dict(type="dict", options=migrate.PARALLEL_OPTIONS),
     "image": dict(type="str"), "image_tag": dict(type="str"),
     "image_pull_policy": dict(type="str", choices=["Always", "IfNotPresent", "Never"]),
-})
+}, **dict(operation.COMMON_SPEC, **dict(operation.SCHEDULE_SPEC, **operation.POD_SPEC)))
 FIELDS = (("block", "block"), ("runtime_type", "runtimeType"), ("image", "image"), ("image_tag", "imageTag"),
           ("image_pull_policy", "imagePullPolicy"))
 
 
-class DataMigrate(Operation):
+class DataMigrate(operation.Operation):
     kind = noun = fluid.DATAMIGRATE
     item_spec = ITEM_SPEC
     typed_spec = (("from", "from"), ("to", "to"), ("options", "options"), ("parallelism", "parallelism"),
-                  ("parallelOptions", "parallel_options")) + tuple((api, opt) for opt, api in FIELDS)
+                  ("parallelOptions", "parallel_options"), ("policy", "policy"), ("schedule", "schedule"),
+                  ("runAfter", "run_after"), ("ttlSecondsAfterFinished", "ttl_seconds_after_finished")) + tuple(
+                      (api, opt) for opt, api in FIELDS) + operation.POD_FIELDS
     credential_warning = ("options look like they hold credentials; keep them in a Secret and name it in "
                           "from.encrypt_options or to.encrypt_options (their values are masked in this output)")
 
     def validate(self, item, params):
         if item.get("state") == "absent":
             return []
-        return migrate.validate_sides(item) + migrate.validate_sync(item)
+        errors = migrate.validate_sides(item) + migrate.validate_sync(item) + operation.validate_common(item, self.kind)
+        errors += operation.validate_schedule(item, params) + operation.validate_pod(item)
+        if item.get("policy") == "Cron" and len(item["name"] or "") > migrate.CRON_NAME_MAX:
+            errors.append("name: %r is longer than %d characters, too long for the CronJob Fluid names "
+                          "%s-migrate-migrate; use a shorter name" % (item["name"], migrate.CRON_NAME_MAX, item["name"]))
+        return errors
 
     def dataset_of(self, item):
         side = migrate.dataset_side(item)
@@ -332,7 +368,8 @@ class DataMigrate(Operation):
         spec.update(driver.fields(item, FIELDS))
         if item.get("options"):
             spec["options"] = driver.str_map(item["options"])
-        spec.update(migrate.build_parallel(item))
+        spec.update(migrate.build_parallel(item), **operation.build_common(item))
+        spec.update(operation.build_schedule(item), **operation.build_pod(item))
         return driver.fluid_object(self.kind, item, spec)
 
     def secret_values(self, item):
@@ -357,11 +394,11 @@ class DataMigrate(Operation):
 
         def released(dataset):
             return dataset is None or name not in fluid.operations_holding(dataset, fluid.DATAMIGRATE)
-        return Operation.targets(self, unit, params) + [
+        return operation.Operation.targets(self, unit, params) + [
             Target(fluid.DATASET, unit.namespace, self.dataset_of(unit.item), released)]
 
     def summary(self, run, unit):
-        out = Operation.summary(self, run, unit)
+        out = operation.Operation.summary(self, run, unit)
         if unit.state == "present":
             out["dataset"] = self.dataset_of(unit.item)
             out.update((s, migrate.describe(unit.item[s], unit.namespace)) for s in migrate.SIDES)

@@ -110,6 +110,18 @@ def test_build_into_a_dataset_in_parallel():
                             "parallelism": 3, "parallelOptions": {"sshSecretName": "ssh", "sshPort": "2222"}}
 
 
+def test_build_with_the_options_every_operation_shares():
+    body = M.KIND.build(params(**dict(OUT, run_after={"kind": "DataProcess", "name": "unpack", "namespace": None},
+                                      ttl_seconds_after_finished=600, node_selector={"disk": "ssd"},
+                                      pod_labels={"team": "ml"}, resources={"limits": {"cpu": "2"}})))
+    spec = body["spec"]
+    assert spec["runAfter"] == {"kind": "DataProcess", "name": "unpack", "namespace": "default"}
+    assert spec["ttlSecondsAfterFinished"] == 600 and spec["nodeSelector"] == {"disk": "ssd"}
+    assert spec["podMetadata"] == {"labels": {"team": "ml"}} and spec["resources"] == {"limits": {"cpu": "2"}}
+    cron = M.KIND.build(params(**dict(OUT, policy="Cron", schedule="0 3 * * 0")))["spec"]
+    assert (cron["policy"], cron["schedule"]) == ("Cron", "0 3 * * 0")
+
+
 @pytest.mark.parametrize("sides,side", [
     ({"from": {"dataset": "a"}, "to": {"uri": S3}}, "from"),
     ({"from": {"uri": S3}, "to": {"dataset": "a", "path": "/x"}}, "to"),
@@ -151,6 +163,12 @@ def test_the_dataset_side_is_the_target(sides, side):
     ({"parallelism": 2, "parallel_options": {"ssh_secret_name": "ssh", "ssh_port": 70000,
                                              "ssh_ready_timeout_seconds": None}}, "parallel_options.ssh_port"),
     ({"name": "x" * 46}, "name"),
+    ({"name": "x" * 37, "policy": "Cron", "schedule": "@daily"}, "name"),
+    ({"policy": "OnEvent"}, "policy"),
+    ({"policy": "Cron"}, "schedule"),
+    ({"run_after": {"kind": "DataMigrate", "name": "out", "namespace": None}}, "run_after"),
+    ({"ttl_seconds_after_finished": -1}, "ttl_seconds_after_finished"),
+    ({"node_selector": {"bad key!": "x"}}, "node_selector[bad key!]"),
     ({"spec": {"to": {}}}, "spec.to"),
 ])
 def test_validation_names_the_field(kw, field):
@@ -208,8 +226,8 @@ def test_a_dataset_of_another_runtime_is_refused_before_writing(run_module, clus
     cluster.put(dataset)
     r = run_module(M, OUT, cluster)
     assert r.failed, r
-    assert "from.dataset: Dataset default/jfsdemo is served by runtime kind %s; Fluid 1.0.8 runs a DataMigrate only" % kind \
-        in r["msg"], r["msg"]
+    assert "from.dataset: Dataset default/jfsdemo is served by runtime kind %s; Fluid 1.0.8 runs a DataMigrate " \
+        "only" % kind in r["msg"], r["msg"]
     assert ("DataMigrate", "default", "out") not in cluster.objects
 
 
