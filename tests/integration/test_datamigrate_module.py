@@ -77,6 +77,8 @@ def test_load_process_migrate_complete_in_order_then_unchanged(kube, cluster, ns
     assert not r.failed, r
     assert r["changed"] and r["phase"] == "Complete" and r["dataset"] == "jfsdemo", r
     assert r["from"] == "Dataset %s/jfsdemo:/" % ns and r["to"] == URI
+    # the action plugin printed the wait's progress, up to Complete
+    assert "%s/archive Pending" % ns in r.out and "-> Complete" in r.out, r.out[-3000:]
     # the module returned once Fluid had released the Dataset: it was DataMigrating, and is Bound again
     assert "DataMigrating" in phases and phases[-1] == "Bound", phases
     ds = kube.get("dataset", "-n", ns, "jfsdemo")
