@@ -134,8 +134,8 @@ options:
     type: str
   resources:
     description:
-      - Resources of the operation's pod (C(spec.resources)), with C(requests) and C(limits), for example
-        C({limits: {cpu: "2", memory: 4Gi}}).
+      - "Resources of the operation's pod (C(spec.resources)), with C(requests) and C(limits), for example
+        C({limits: {cpu: '2', memory: 4Gi}})."
     type: dict
   pod_labels:
     description: Labels added to the operation's pod (C(spec.podMetadata.labels)).

@@ -57,6 +57,12 @@ _CORE = {
     "Namespace": ("namespaces", False),
     "Secret": ("secrets", True),
 }
+# Kubernetes kinds of other API groups: kind -> (API path, plural, namespaced)
+_GROUPED = {
+    "HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers", True),
+    "Job": ("/apis/batch/v1", "jobs", True),
+    "CronJob": ("/apis/batch/v1", "cronjobs", True),
+}
 
 
 class FluidNotInstalled(Exception):
@@ -123,7 +129,7 @@ class FluidClient(object):
         return self._served
 
     def kind_served(self, kind):
-        if kind in _CORE:
+        if kind in _CORE or kind in _GROUPED:
             return True
         return kind in self.kinds_served()
 
@@ -141,6 +147,8 @@ class FluidClient(object):
         if kind in _CORE:
             plural, namespaced = _CORE[kind]
             base = "/api/v1"
+        elif kind in _GROUPED:
+            base, plural, namespaced = _GROUPED[kind]
         else:
             plural, namespaced = fluid.plural(kind), kind not in fluid.CLUSTER_SCOPED
             base = "/apis/" + fluid.API_VERSION
@@ -206,6 +214,10 @@ class FluidClient(object):
         if dry_run:
             params["dry_run"] = "All"
         return self._request("patch", self.path(body["kind"], meta.get("namespace"), meta["name"]), body=body, **params)
+
+    def node_configz(self, name):
+        """The kubelet's configuration of a node (its /configz, through the API server's node proxy)."""
+        return (self._request("get", "/api/v1/nodes/%s/proxy/configz" % name) or {}).get("kubeletconfig") or {}
 
     def merge_patch(self, kind, namespace, name, body, dry_run=False):
         """JSON merge patch (RFC 7386; None values delete keys). Returns the stored object."""

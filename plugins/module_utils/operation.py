@@ -324,6 +324,7 @@ class Operation(driver.Kind):
         for dataset in run.call(unit, "list Datasets of", run.client.list, fluid.DATASET, unit.namespace) or []:
             if key in ((dataset.get("metadata") or {}).get("annotations") or {}):
                 self.write_record(run, unit, dataset["metadata"]["name"], None)
+                unit.changed = True
 
     def write_record(self, run, unit, dataset, value):
         body = {"metadata": {"annotations": {record_key(self.kind, unit.name): value}}}

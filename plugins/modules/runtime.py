@@ -86,6 +86,9 @@ options:
     description:
       - Number of cache workers (C(spec.replicas)). At most one worker runs per node, on nodes that match the
         Dataset's node affinity.
+      - Leave it out to leave the number alone. An existing runtime then keeps the number it has, whoever set it
+        (an autoscaler, C(kubectl scale), another tool), and a re-run reports no change. A new runtime starts with
+        O(autoscaling.min_replicas), or without workers when there is no O(autoscaling).
     type: int
   tiered_store:
     description:
@@ -448,6 +451,34 @@ options:
         JindoRuntime only. The other kinds set it per component (O(master.network_mode), ...).
     type: str
     choices: [HostNetwork, ContainerNetwork]
+  autoscaling:
+    description:
+      - Scale the cache workers with a HorizontalPodAutoscaler (C(autoscaling/v2)) of the runtime's name, which
+        scales the runtime through its scale subresource (C(spec.replicas)). Leave O(replicas) out, the autoscaler
+        owns it.
+      - Without O(autoscaling), an autoscaler that this module created for the runtime is deleted (the number of
+        workers stays where it was); one created by anybody else is never touched. O(state=absent) deletes it with
+        the runtime.
+      - Resource metrics need a metrics server in the cluster and a runtime kind whose scale subresource has a label
+        selector (AlluxioRuntime, JuiceFSRuntime, GooseFSRuntime, VineyardRuntime). ThinRuntime cannot be scaled.
+    type: dict
+    suboptions:
+      min_replicas:
+        description: Fewest workers, 1 or more; a new runtime starts with this many.
+        type: int
+        default: 1
+      max_replicas:
+        description: Most workers.
+        type: int
+        required: true
+      metrics:
+        description:
+          - C(autoscaling/v2) metrics with API field names. Defaults to 80% average CPU utilization of the workers.
+        type: list
+        elements: dict
+      behavior:
+        description: C(autoscaling/v2) scaling behavior (C(spec.behavior)) with API field names.
+        type: dict
   labels:
     description: Labels of the runtime object.
     type: dict
@@ -692,12 +723,36 @@ runtimes:
       description: Phase of the Dataset of the same name, empty when it does not exist or has no status.
       type: str
       sample: Bound
+    replicas:
+      description: The runtime's C(spec.replicas) as last seen (the number of workers asked for).
+      type: int
+      sample: 2
+    autoscaling:
+      description: The runtime's autoscaler, when O(autoscaling) is set; null otherwise.
+      type: dict
+      contains:
+        name:
+          description: Name of the HorizontalPodAutoscaler (the runtime's).
+          type: str
+        min_replicas:
+          description: Its C(spec.minReplicas).
+          type: int
+        max_replicas:
+          description: Its C(spec.maxReplicas).
+          type: int
+        current_replicas:
+          description: Its C(status.currentReplicas), null before the autoscaler's first pass.
+          type: int
+        desired_replicas:
+          description: Its C(status.desiredReplicas), null before the autoscaler's first pass.
+          type: int
     wait_seconds:
       description: Seconds from the start of the wait until this runtime got there; 0 when not waited.
       type: float
       sample: 0.12
 """
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import autoscaling
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import runtime_checks as checks
@@ -755,6 +810,7 @@ ITEM_SPEC = driver.item_spec(
                                                           max_retry_attempts=dict(type="int"))))),
     configs=dict(type="list", elements="str"),
     network_mode=dict(type="str", choices=list(fluid.NETWORK_MODES)),
+    autoscaling=dict(type="dict", options=autoscaling.SPEC),
 )
 # spec-level options whose suboptions are typed too (snake_case -> camelCase all the way down)
 TYPED_SPEC = ("data", "run_as", "api_gateway", "management")
@@ -793,7 +849,7 @@ class Runtime(driver.Kind):
         names = checks.volume_names(item.get("volumes"), item.get("spec"))
         errors += [e for comp in COMPONENTS if item.get(comp) is not None
                    for e in checks.runtime_component(p + comp, kind, comp, item[comp], names)]
-        errors += checks.runtime_spec(p, kind, item)
+        errors += checks.runtime_spec(p, kind, item) + autoscaling.validate(p, kind, item)
         fuse_spec = ((item.get("spec") or {}).get("fuse")) or {}
         if kind == "ThinRuntime" and (fuse_spec.get("lifecycle") or {}).get("postStart"):
             errors.append("%sspec.fuse.lifecycle.postStart: Fluid refuses a postStart hook on a ThinRuntime's FUSE "
@@ -830,7 +886,9 @@ class Runtime(driver.Kind):
         return ts
 
     def prepare(self, run):
-        """A runtime serves the Dataset of its own name: without it the wait could never end."""
+        """Replicas left out are left alone (autoscaling.keep_replicas). A runtime serves the Dataset of its own
+        name: without it the wait could never end."""
+        autoscaling.keep_replicas(run)
         if not run.params["wait"] or run.check:
             return
         missing = [u for u in run.units if u.state == "present" and
@@ -842,11 +900,18 @@ class Runtime(driver.Kind):
                 "name: %s, namespace: %s), or set wait: false" % (u.item["prefix"], u.name, u.namespace, u.kind,
                                                                   u.name, u.namespace) for u in missing))
 
+    def after(self, run, failure):
+        run.hpa_diffs = [d for unit in run.units for d in autoscaling.reconcile(run, unit)]
+
+    def extra_diffs(self, run):
+        return run.hpa_diffs
+
     def summary(self, run, unit):
         comps, dataset = fluid.runtime_components(unit.obj), run.client.get(fluid.DATASET, unit.namespace, unit.name)
         return unit.entry(kind=unit.kind, ready=fluid.runtime_ready(unit.obj, unit.kind, self.min_workers(unit, run.params)),
                           master=comps["master"], worker=comps["worker"], fuse=comps["fuse"],
-                          dataset_phase=fluid.phase(dataset),
+                          dataset_phase=fluid.phase(dataset), autoscaling=autoscaling.facts(unit),
+                          replicas=((unit.obj or {}).get("spec") or {}).get("replicas"),
                           **fluid.facts(unit.obj, "cache_states", "cache_capacity_bytes", "cached_bytes", "conditions"))
 
 

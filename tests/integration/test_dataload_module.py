@@ -111,38 +111,51 @@ def test_fixture_sizes_are_real():
     assert os.path.isdir(os.path.join(FIXTURES, "hbase")) and fixture_bytes("hbase") > 0
 
 
-def test_whole_dataset_load_caches_all_and_its_record_outlives_the_ttl(env, kube, cluster):
-    """No paths: Fluid's loader loads /, the cached share reaches 100%. Fluid deletes the DataLoad after its
-    TTL; the same task later is ok from the record on the Dataset and creates nothing."""
+def test_whole_dataset_load_caches_all(env, kube, cluster):
+    """No paths: Fluid's chart default loads /, and the cached share reaches 100%."""
     ns = env.ns_a
-    args = {"name": "warm-all", "namespace": ns, "dataset": "cifar10", "ttl_seconds_after_finished": 5,
-            "wait_timeout": WAIT}
+    args = {"name": "warm-all", "namespace": ns, "dataset": "cifar10", "wait_timeout": WAIT}
     r = run_module(cluster, "dataload", args)
     assert not r.failed, r
-    assert r["changed"] and r["phase"] == "Complete" and r["target"] == [] and r["recorded"] is False
+    assert r["changed"] and r["phase"] == "Complete" and r["target"] == []
+    env_of = {e["name"]: e.get("value") for e in kube.get("job", "-n", ns, "warm-all-loader-job")[
+        "spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env_of["DATA_PATH"] == "/" and env_of["PATH_REPLICAS"] == "1", env_of
     total = fixture_bytes("hadoop", "spark", "hbase")
     kube.wait_for(("dataset", "-n", ns, "cifar10"),
                   lambda d: d["status"]["cacheStates"]["cachedPercentage"] == "100.0%"
-                  and d["status"]["cacheStates"]["cached"] == human(total), timeout=90)
+                  and d["status"]["cacheStates"]["cached"] == human(total), timeout=120)
     d = run_module(cluster, "dataset_info", {"name": "cifar10", "namespace": ns})["datasets"][0]
     assert d["cached_percentage"]["percent"] == 100.0, d
+    gone = run_module(cluster, "dataload", dict(args, state="absent"))
+    assert not gone.failed and gone["changed"], gone
 
+
+def test_record_outlives_the_ttl(env, kube, cluster):
+    """Fluid deletes the DataLoad after its TTL; the same task later is ok from the record on the Dataset and
+    creates nothing; state: absent drops the record."""
+    ns = env.ns_a
+    args = {"name": "warm-ttl", "namespace": ns, "dataset": "cifar10", "paths": ["/hadoop"],
+            "ttl_seconds_after_finished": 5, "wait_timeout": WAIT}
+    r = run_module(cluster, "dataload", args)
+    assert not r.failed, r
+    assert r["changed"] and r["phase"] == "Complete" and r["recorded"] is False
     # Fluid deletes it once the TTL has passed (pkg/ddc/base/operation.go processTTL)
-    kube.wait_for(("dataloads", "-n", ns), lambda lst: "warm-all" not in [
+    kube.wait_for(("dataloads", "-n", ns), lambda lst: "warm-ttl" not in [
         i["metadata"]["name"] for i in lst["items"]], timeout=120)
     record = kube.get("dataset", "-n", ns, "cifar10")["metadata"]["annotations"][
-        "operations.cloudnative.fluid/dataload.warm-all"]
+        "operations.cloudnative.fluid/dataload.warm-ttl"]
     assert '"phase": "Complete"' in record
 
     again = run_module(cluster, "dataload", args)
     assert not again.failed, again
     assert again["changed"] is False and again["recorded"] is True and again["phase"] == "Complete"
-    assert kube.get("dataload", "-n", ns, "warm-all", check=False) is None
+    assert kube.get("dataload", "-n", ns, "warm-ttl", check=False) is None
 
-    gone = run_module(cluster, "dataload", {"name": "warm-all", "namespace": ns, "state": "absent"})
-    assert not gone.failed and gone["changed"] is False  # nothing to delete; the record goes
+    gone = run_module(cluster, "dataload", {"name": "warm-ttl", "namespace": ns, "state": "absent"})
+    assert not gone.failed and gone["changed"] is True  # the record goes
     annotations = kube.get("dataset", "-n", ns, "cifar10")["metadata"].get("annotations") or {}
-    assert "operations.cloudnative.fluid/dataload.warm-all" not in annotations
+    assert "operations.cloudnative.fluid/dataload.warm-ttl" not in annotations
 
 
 def test_cron_load_waits_for_its_next_run_and_reports_it(env, kube, cluster):

@@ -187,7 +187,8 @@ def test_install(role, kube, cluster):
     values = helm_values(cluster)
     assert values["runtime"]["alluxio"]["enabled"] is True
     assert values["runtime"]["jindo"]["enabled"] is False
-    assert values["csi"]["kubelet"]["rootDir"] == "/var/lib/kubelet"
+    assert values["csi"]["kubelet"] == {"rootDir": "/var/lib/kubelet", "certDir": "/var/lib/kubelet/pki",
+                                        "kubeConfigFile": "/etc/kubernetes/kubelet.conf"}
     # the role owns the CRDs (server-side apply), not a chart hook
     crd = kube.get("crd", "datasets.data.fluid.io", "--show-managed-fields")
     assert "cloudnative.fluid" in {m["manager"] for m in crd["metadata"]["managedFields"]}

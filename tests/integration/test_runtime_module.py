@@ -118,3 +118,41 @@ def test_invalid_runtime_input_writes_nothing(cluster, fluid, k8s, namespace):
                    "tiered_store[0].low: 0.95 must be below high (0.7)"):
         assert needle in r["msg"], r["msg"]
     assert k8s.get("alluxioruntimes", namespace, "bad") is None
+
+
+def test_autoscaler_owns_replicas_and_reruns_leave_them(cluster, fluid, k8s, namespace):
+    """autoscaling: a HorizontalPodAutoscaler on the runtime's scale subresource; a number of workers set by
+    another writer through that subresource survives re-runs; replicas left out are never reset."""
+    from kubernetes import client
+    hpas = client.AutoscalingV2Api(k8s.api_client)
+    make_dataset(cluster, namespace, "scaled")
+    args = seed_runtime_args("scaled", namespace, wait_for="bound", autoscaling={"min_replicas": 1, "max_replicas": 3})
+    del args["replicas"]
+    r = run_module(cluster, "runtime", args)
+    assert not r.failed, r
+    rt = r["runtimes"][0]
+    assert r["changed"] and rt["replicas"] == 1 and rt["autoscaling"]["max_replicas"] == 3, rt
+    hpa = hpas.read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
+    assert (hpa.spec.scale_target_ref.kind, hpa.spec.scale_target_ref.name) == ("AlluxioRuntime", "scaled")
+    assert (hpa.spec.min_replicas, hpa.spec.max_replicas) == (1, 3)
+
+    # another writer (as an autoscaler does) sets the number through the runtime's scale subresource
+    k8s.custom.patch_namespaced_custom_object_scale("data.fluid.io", "v1alpha1", namespace, "alluxioruntimes",
+                                                    "scaled", {"spec": {"replicas": 2}})
+    again = run_module(cluster, "runtime", dict(args, wait=False), diff=True)
+    assert not again.failed and again["changed"] is False, again
+    assert k8s.get("alluxioruntimes", namespace, "scaled")["spec"]["replicas"] == 2
+
+    # autoscaling dropped: the autoscaler this module made goes, the number of workers stays
+    no_auto = dict(args, wait=False)
+    del no_auto["autoscaling"]
+    gone = run_module(cluster, "runtime", no_auto)
+    assert not gone.failed and gone["changed"] is True and gone["runtimes"][0]["autoscaling"] is None, gone
+    assert not [h for h in hpas.list_namespaced_horizontal_pod_autoscaler(namespace).items]
+    assert k8s.get("alluxioruntimes", namespace, "scaled")["spec"]["replicas"] == 2
+    assert run_module(cluster, "runtime", no_auto)["changed"] is False
+
+    # replicas given again: managed again
+    back = run_module(cluster, "runtime", dict(no_auto, replicas=1))
+    assert not back.failed and back["changed"] is True
+    assert k8s.get("alluxioruntimes", namespace, "scaled")["spec"]["replicas"] == 1

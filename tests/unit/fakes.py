@@ -215,6 +215,15 @@ class FakeCluster(object):
             self.controller(self, stored)
         return copy.deepcopy(self.objects[key])
 
+    def node_configz(self, name):
+        """configz: node name -> the kubelet configuration, or an ApiError to raise."""
+        found = getattr(self, "configz", {}).get(name)
+        if isinstance(found, ApiError):
+            raise found
+        if found is None:
+            raise ApiError("404 page not found", status=404)
+        return found
+
     def merge_patch(self, kind, namespace, name, body, dry_run=False):
         """RFC 7386 on the stored object (None deletes a key)."""
         self.calls.append(("merge_patch", kind, namespace, name, dry_run))

@@ -108,7 +108,9 @@ class Cache(Mounts):
             key = "%s|%s" % (dl["metadata"].get("uid", dl["metadata"]["name"]), status.get("lastSuccessfulTime") or "")
             if key in applied:
                 continue
-            for t in spec.get("target") or []:
+            # No target: Fluid leaves targetPaths out of the Helm values (pkg/dataload/value.go:50, omitempty) and
+            # the chart's default loads / with 1 replica (charts/fluid-dataloader/alluxio/values.yaml:43-48).
+            for t in spec.get("target") or [{"path": "/", "replicas": 1}]:
                 if spec.get("loadMetadata"):
                     self.ensure_metadata(norm_path(t.get("path", "/")), refresh=True)
                 try:

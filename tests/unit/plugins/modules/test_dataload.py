@@ -386,7 +386,9 @@ def test_recorded_failure_fails_and_absent_drops_the_record(run_module, cluster)
     r = run_module(M, ttl, cluster)
     assert r.failed and "recorded" in r["msg"] and "state: absent" in r["msg"]
     r = run_module(M, {"name": "warmup", "state": "absent"}, cluster)
-    assert not r.failed and record(cluster) is None
+    assert not r.failed and r["changed"] and record(cluster) is None
+    r = run_module(M, {"name": "warmup", "state": "absent"}, cluster)
+    assert not r.failed and not r["changed"]
 
 
 def test_check_mode_writes_no_record(run_module, cluster):

@@ -1,6 +1,8 @@
 """cloudnative.fluid.runtime against the in-memory API server (tests/unit/fakes.py)."""
 import copy
 
+import pytest
+
 from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
 from ansible_collections.cloudnative.fluid.plugins.module_utils.quantity import format_bytes, parse_bytes
 from ansible_collections.cloudnative.fluid.plugins.modules import runtime as M
@@ -310,3 +312,71 @@ def test_thin_replicas_without_enabled_workers_warns(run_module):
     assert before >= 1
     enabled = dict(thin, spec={"profileName": "nfs", "worker": {"enabled": True}})
     assert thin_warnings(run_module(M, enabled, c)) == before
+
+
+# ---------------------------------------------------------------- replicas left alone, autoscaling
+
+def test_replicas_left_out_keep_what_another_writer_set(run_module):
+    c = seed_cluster()
+    run_module(M, dict(SEED, wait=False), c)
+    rt = copy.deepcopy(c.objects[("AlluxioRuntime", "default", "cifar10")])
+    rt["spec"]["replicas"] = 5  # kubectl scale, an autoscaler
+    c.put(rt)
+    unmanaged = dict(SEED, wait=False)
+    del unmanaged["replicas"]
+    c.calls[:] = []
+    r = run_module(M, unmanaged, c)
+    assert not r.failed and r["changed"] is False and r["runtimes"][0]["replicas"] == 5, r
+    assert c.objects[("AlluxioRuntime", "default", "cifar10")]["spec"]["replicas"] == 5 and writes(c) == []
+
+
+def test_autoscaling_creates_updates_and_deletes_its_autoscaler(run_module):
+    c = seed_cluster()
+    auto = dict(SEED, wait=False, autoscaling={"min_replicas": 2, "max_replicas": 4})
+    del auto["replicas"]
+    r = run_module(M, auto, c, diff=True)
+    assert not r.failed and r["changed"], r
+    hpa = c.objects[("HorizontalPodAutoscaler", "default", "cifar10")]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "data.fluid.io/v1alpha1", "kind": "AlluxioRuntime",
+                                             "name": "cifar10"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
+    assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+    assert c.objects[("AlluxioRuntime", "default", "cifar10")]["spec"]["replicas"] == 2  # a new runtime: min
+    assert r["runtimes"][0]["autoscaling"]["max_replicas"] == 4
+    assert any(d["after_header"].endswith("autoscaler") for d in r["diff"])
+    assert run_module(M, auto, c)["changed"] is False
+    more = dict(auto, autoscaling={"min_replicas": 2, "max_replicas": 6})
+    assert run_module(M, more, c, check=True)["changed"] is True
+    assert c.objects[("HorizontalPodAutoscaler", "default", "cifar10")]["spec"]["maxReplicas"] == 4
+    assert run_module(M, more, c)["changed"] is True
+    assert c.objects[("HorizontalPodAutoscaler", "default", "cifar10")]["spec"]["maxReplicas"] == 6
+    plain = dict(auto)
+    del plain["autoscaling"]
+    assert run_module(M, plain, c)["changed"] is True
+    assert ("HorizontalPodAutoscaler", "default", "cifar10") not in c.objects
+
+
+def test_foreign_autoscaler_is_never_touched(run_module):
+    c = seed_cluster()
+    c.put(obj("HorizontalPodAutoscaler", "default", "cifar10", spec={"maxReplicas": 9}))
+    plain = dict(SEED, wait=False)
+    assert run_module(M, plain, c)["changed"] is True  # the runtime is created; the autoscaler stays
+    assert ("HorizontalPodAutoscaler", "default", "cifar10") in c.objects
+    auto = dict(plain, autoscaling={"max_replicas": 2})
+    del auto["replicas"]
+    r = run_module(M, auto, c)
+    assert r.failed and "did not create" in r["msg"], r
+
+
+@pytest.mark.parametrize("kw,field", [
+    (dict(replicas=2, autoscaling={"min_replicas": 1, "max_replicas": 2}), "replicas"),
+    (dict(autoscaling={"min_replicas": 0, "max_replicas": 2}), "autoscaling.min_replicas"),
+    (dict(autoscaling={"min_replicas": 3, "max_replicas": 2}), "autoscaling.max_replicas"),
+    (dict(autoscaling={"min_replicas": 1, "max_replicas": 2, "metrics": [{"resource": {}}]}),
+     "autoscaling.metrics[0].type"),
+    (dict(kind="ThinRuntime", autoscaling={"min_replicas": 1, "max_replicas": 2}), "autoscaling"),
+])
+def test_autoscaling_checks(kw, field):
+    it = item(name="x", **kw)
+    errors = M.KIND.validate_item(it, {"wait_min_workers": None})
+    assert any(e.split(":", 1)[0] == field for e in errors), errors
