@@ -271,4 +271,3 @@ def _readable(run, unit, kind, name, field):
             run.fail("%s: could not read %s %s/%s (nothing was changed): %s" % (field, kind, unit.namespace, name, e))
         run.module.warn("%s: could not check that %s %s/%s exists (%s)" % (field, kind, unit.namespace, name, e))
         return False
-

@@ -83,8 +83,8 @@ def test_datamigrate_shows_its_dataset_until_released():
     mig = obj("DataMigrate", "default", "cifar10")
     mig["status"] = {"phase": "Complete", "duration": "9s"}
     u = unit("DataMigrate", "complete", (key, DS))
-    assert progress.snapshot(u, {key: mig, DS: dataset("DataMigrating")}) == ("Complete",
-                                                                            ("duration 9s", "Dataset DataMigrating"))
+    migrating = progress.snapshot(u, {key: mig, DS: dataset("DataMigrating")})
+    assert migrating == ("Complete", ("duration 9s", "Dataset DataMigrating"))
     assert progress.snapshot(u, {key: mig, DS: dataset("Bound")}) == ("Complete", ("duration 9s",))
 
 
