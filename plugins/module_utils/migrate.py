@@ -22,7 +22,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils.client import Ap
 
 SIDES = ("from", "to")
 ENCRYPT_OPTION = dict(name=dict(type="str", required=True), secret_name=dict(type="str", required=True),
-                      secret_key=dict(type="str", required=True))
+                      secret_key=dict(type="str", required=True, no_log=False))  # a key name, not a value
 SIDE = dict(dataset=dict(type="str"), path=dict(type="str"), uri=dict(type="str"),
             encrypt_options=dict(type="list", elements="dict", options=ENCRYPT_OPTION))
 PARALLEL_OPTIONS = dict(ssh_secret_name=dict(type="str"), ssh_port=dict(type="int"),

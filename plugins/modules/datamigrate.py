@@ -379,13 +379,17 @@ class DataMigrate(operation.Operation):
         return [c for c in (migrate.userinfo((item.get(s) or {}).get("uri")) for s in migrate.SIDES) if c]
 
     def prepare(self, run):
-        """Before any write: the Dataset exists and a JuiceFSRuntime serves it; the Secrets and the claim exist."""
+        """Before any write: the Dataset exists and a JuiceFSRuntime serves it; the Secrets and the claim exist (in
+        check mode a missing one is a warning, as a missing Dataset: an earlier task may create it)."""
         [unit] = run.units
         if unit.state != "present":
             return
         dataset = self.require_dataset(run, unit, self.dataset_of(unit.item))
+        missing = migrate.reference_errors(run, unit)
+        for text in missing if run.check else []:
+            run.module.warn(text + " (check mode: reported as would-be created)")
         errors = [] if dataset is None else migrate.runtime_errors(run, unit, dataset)
-        run.invalid(errors + migrate.reference_errors(run, unit))
+        run.invalid(errors + ([] if run.check else missing))
 
     def targets(self, unit, params):
         """Complete (or Failed, or gone), and the Dataset released: Fluid takes it back from DataMigrating to Bound

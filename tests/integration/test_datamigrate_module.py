@@ -124,6 +124,22 @@ def test_load_process_migrate_complete_in_order_then_unchanged(kube, cluster, ns
     assert kube.get("datamigrate", "-n", ns, "archive", check=False) is None
 
 
+def test_failing_migrate_fails_the_task_with_its_reason_and_releases_the_dataset(kube, cluster, ns):
+    """The embedded cluster fails Job pods labelled embedded.cloudnative.fluid/fail=true
+    (hack/cluster/kwok/stages/pod-fail.yaml); Fluid's controller then marks the DataMigrate Failed and sets its
+    Dataset back to Bound (pkg/ddc/base/operation.go reconcileFailed)."""
+    mig = {"name": "broken", "namespace": ns, "from": {"dataset": "jfsdemo"}, "to": {"uri": URI},
+           "pod_labels": {"embedded.cloudnative.fluid/fail": "true"}, "wait_timeout": WAIT}
+    r = run_module(cluster, "datamigrate", mig)
+    assert r.failed, r
+    msg = r["msg"]
+    assert msg.startswith("DataMigrate %s/broken Failed after " % ns), msg
+    assert "BackoffLimitExceeded" in msg and "datamigrate exited 1 (Error): failed on purpose" in msg, msg
+    assert kube.get("datamigrate", "-n", ns, "broken")["status"]["phase"] == "Failed"
+    ds = kube.get("dataset", "-n", ns, "jfsdemo")
+    assert ds["status"]["phase"] == "Bound" and "DataMigrate" not in (ds["status"].get("operationRef") or {})
+
+
 def test_a_dataset_served_by_alluxio_is_refused_before_writing(kube, cluster, ns):
     kube.wait_for(("dataset", "-n", ns, "spark"), lambda d: d["status"]["runtimes"][0]["type"] == "alluxio",
                   timeout=WAIT)

@@ -273,6 +273,14 @@ def test_check_mode_writes_nothing(run_module, cluster):
     assert ("DataMigrate", "default", "out") not in cluster.objects
 
 
+def test_check_mode_warns_of_what_an_earlier_task_may_create(run_module, cluster):
+    creds = [dict(CREDS[0], secret_name="later")]
+    r = run_module(M, dict(OUT, to={"uri": S3, "encrypt_options": creds}), cluster, check=True)
+    assert not r.failed and r["changed"], r
+    assert "to.encrypt_options[0]: Secret default/later does not exist" in str(r["warnings"])
+    assert r["exists"] and ("DataMigrate", "default", "out") not in cluster.objects
+
+
 def test_delete(run_module, cluster):
     assert not run_module(M, OUT, cluster).failed
     r = run_module(M, {"name": "out", "state": "absent", "wait_timeout": 10}, cluster)
