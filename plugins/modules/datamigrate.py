@@ -392,8 +392,10 @@ class DataMigrate(operation.Operation):
         run.invalid(errors + ([] if run.check else missing))
 
     def targets(self, unit, params):
-        """Complete (or Failed, or gone), and the Dataset released: Fluid takes it back from DataMigrating to Bound
-        in the reconcile after the one that wrote Complete (pkg/ddc/base/operation.go:179-210, operation_lock.go)."""
+        """Complete (or Failed, or gone), and the Dataset released. Fluid v1.0.8 holds the Dataset from Pending on
+        (pkg/ddc/base/operation.go:113, operation_lock.go:40-83: once CheckRuntimeReady finds a Running worker pod,
+        pkg/ddc/juicefs/data_load.go:226-233) and releases it, back to Bound, in the reconcile after the one that
+        wrote Complete or Failed (operation.go:212 and 301, operation_lock.go:86-117)."""
         name = unit.name
 
         def released(dataset):
