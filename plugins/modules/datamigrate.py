@@ -154,7 +154,9 @@ options:
         description: How long to wait for the workers' SSH servers (C(sshReadyTimeoutSeconds), Fluid's default 180).
         type: int
   image:
-    description: Image of the Job (C(spec.image)); Fluid's default is its JuiceFS community image.
+    description:
+      - Image of the Job (C(spec.image)), one with C(juicefs); Fluid 1.0.8's default is
+        C(juicedata/juicefs-fuse:ce-v1.1.0-beta2) (its enterprise image for an enterprise JuiceFS runtime).
     type: str
   image_tag:
     description: Tag of O(image) (C(spec.imageTag)).
