@@ -103,12 +103,12 @@ export GALAXY_IMPORTER_CFG
 
 galaxy-importer: venv
 	@set -euo pipefail; d=$(GALAXY_IMPORTER_DIR); \
-	rm -rf $$d; mkdir -p $$d/build $$d/tmp $$d/ansible-tmp; \
+	rm -rf $$d; mkdir -p $$d/build $$d/tmp $$d/ansible-tmp $$d/home; \
 	printf '%s\n' "$$GALAXY_IMPORTER_CFG" > $$d/galaxy-importer.cfg; \
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $$d/build $(ROOT) >/dev/null; \
 	tarball=$$(ls $$d/build/cloudnative-fluid-*.tar.gz); echo "galaxy-importer: $$tarball"; \
 	cd $$d; rc=0; \
-	env PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False GALAXY_IMPORTER_CONFIG=$$d/galaxy-importer.cfg \
+	env HOME=$$d/home PATH=$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False GALAXY_IMPORTER_CONFIG=$$d/galaxy-importer.cfg \
 	  $(VENV)/bin/python -m galaxy_importer.main "$$tarball" > $$d/importer.log 2>&1 || rc=$$?; \
 	cat $$d/importer.log; \
 	if [ $$rc -ne 0 ] || grep -q '^ERROR' $$d/importer.log; then \

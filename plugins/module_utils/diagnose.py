@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils import backup
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
 from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
 from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
@@ -306,6 +307,8 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
     if kind in fluid.OPERATION_KINDS:
         lines.extend(_pending_lines(client, obj, namespace, notes))
         lines.extend(observe.operation_notes(client, namespace, name, fluid.operation_dataset(obj), kind))
+    if kind == fluid.DATABACKUP and fluid.phase(obj) in (fluid.OP_EXECUTING, fluid.OP_FAILED):
+        lines.append(backup.BUG)
 
     for w in events:
         lines.append("Warning event: " + w)

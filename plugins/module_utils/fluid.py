@@ -28,8 +28,10 @@ DATASET = "Dataset"
 DATALOAD = "DataLoad"
 DATAPROCESS = "DataProcess"
 DATAMIGRATE = "DataMigrate"
-# data operations whose Job the modules follow; the Dataset of each: operation_dataset()
-OPERATION_KINDS = (DATALOAD, DATAPROCESS, DATAMIGRATE)
+DATABACKUP = "DataBackup"
+# data operations this collection creates and follows (their workload: observe.OPERATION_WORKLOADS; their
+# Dataset: operation_dataset())
+OPERATION_KINDS = (DATALOAD, DATAPROCESS, DATAMIGRATE, DATABACKUP)
 # what spec.runAfter may name (api/v1alpha1/common.go ObjectRef)
 OPERATION_REF_KINDS = ("DataLoad", "DataProcess", "DataMigrate", "DataBackup")
 # Fluid names an operation's Helm release <name>-loader, -processor, -migrate, -charts; Helm refuses release
@@ -286,15 +288,17 @@ def ufs_total_bytes(obj):
 
 
 def operation_dataset(obj):
-    """The name of the Dataset a data operation works on ('' when it names none): spec.dataset.name, and for a
-    DataMigrate spec.to.dataset, else spec.from.dataset, as Fluid v1.0.8 picks it when spec.runtimeType is
-    empty (pkg/utils/datamigrate.go:61-68)."""
+    """The name of the Dataset a data operation works on (None when it names none): spec.dataset.name, spec.dataset
+    itself for a DataBackup (a string, api/v1alpha1/databackup_types.go:29), and for a DataMigrate spec.to.dataset,
+    else spec.from.dataset, as Fluid v1.0.8 picks it when spec.runtimeType is empty (pkg/utils/datamigrate.go:61-68)."""
     spec = (obj or {}).get("spec") or {}
+    if isinstance(spec.get("dataset"), str):
+        return spec["dataset"]
     for side in (spec, spec.get("to") or {}, spec.get("from") or {}):
         name = (side.get("dataset") or {}).get("name")
         if name:
             return name
-    return ""
+    return None
 
 
 def operations_holding(dataset, kind):

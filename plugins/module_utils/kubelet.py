@@ -79,7 +79,7 @@ def mismatches(p, nodes, configz):
         if dist:
             by_dist.setdefault(dist, []).append(node["metadata"]["name"])
     for dist, names in sorted(by_dist.items()):
-        wrong = [k for k, _ in CHART_KEYS if p[k] != LAYOUTS[dist][k]]
+        wrong = [k for k, _api in CHART_KEYS if p[k] != LAYOUTS[dist][k]]
         if wrong:
             out.append("nodes %s run %s, whose kubelet keeps %s; the chart would use %s. Set the layout to %s (role "
                        "variable fluid_kubelet_layout: %s)" % (

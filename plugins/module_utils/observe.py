@@ -253,10 +253,13 @@ def pvc_facts(pvc):
     }
 
 
-def dataset_facts(dataset, runtime_kind=None, runtime=None, nodes=None, pvc=None, pods=None, events=None):
+def dataset_facts(dataset, runtime_kind=None, runtime=None, nodes=None, pvc=None, pods=None, events=None,
+                  operations=None, operations_unreadable=()):
     """Everything dataset_info returns for one Dataset, from objects already read.
 
-    nodes/pods None means "not read" (the answer then has cache_nodes/pods None), [] means "none".
+    nodes/pods/operations None means "not read" (the answer then has cache_nodes/pods/operations None), []
+    means "none". operations are (kind, object) pairs of the operations that name this Dataset;
+    operations_unreadable the kinds that could not be listed, as {kind, reason}.
     """
     meta = dataset.get("metadata") or {}
     states = fluid.cache_states(dataset)
@@ -286,6 +289,63 @@ def dataset_facts(dataset, runtime_kind=None, runtime=None, nodes=None, pvc=None
         "cache_nodes": cache_nodes(dataset, nodes, runtime_kind) if nodes is not None else None,
         "pvc": pvc_facts(pvc),
         "pods": users,
+        "operations": None if operations is None else sorted(
+            (data_operation_facts(kind, op) for kind, op in operations),
+            key=lambda o: (o["created"] or "", DATA_OPERATION_KINDS.index(o["kind"]), o["name"])),
+        "operations_unreadable": list(operations_unreadable),
+    }
+
+
+# Fluid's data operations, in the order a report lists their kinds. Each names its Dataset in its spec
+# (api/v1alpha1/*_types.go of Fluid v1.0.8): DataLoad and DataProcess as spec.dataset {name, namespace},
+# DataMigrate as spec.from.dataset and/or spec.to.dataset {name, namespace}, DataBackup as spec.dataset,
+# a plain name in its own namespace. Only DataLoad and DataMigrate have a policy (Once, Cron, OnEvent).
+DATA_OPERATION_KINDS = ("DataLoad", "DataProcess", "DataMigrate", "DataBackup")
+POLICY_KINDS = ("DataLoad", "DataMigrate")
+
+
+def operation_datasets(kind, op):
+    """(namespace, name) of each Dataset the operation names; a reference without namespace is in the operation's."""
+    meta, spec = op.get("metadata") or {}, op.get("spec") or {}
+    own = meta.get("namespace")
+    if kind == "DataBackup":
+        refs = [{"name": spec.get("dataset")}] if isinstance(spec.get("dataset"), str) else []
+    elif kind == "DataMigrate":
+        refs = [(spec.get(side) or {}).get("dataset") for side in ("from", "to")]
+    else:
+        refs = [spec.get("dataset")]
+    out = []
+    for ref in refs:
+        if isinstance(ref, dict) and ref.get("name") and (ref.get("namespace") or own, ref["name"]) not in out:
+            out.append((ref.get("namespace") or own, ref["name"]))
+    return out
+
+
+def data_operation_facts(kind, op):
+    """What a report shows of one data operation: kind, name, phase, duration, the reason of its last condition,
+    its policy and, for Cron, when it last ran and last succeeded; what it runs after and whether it waits for it."""
+    meta, spec = op.get("metadata") or {}, op.get("spec") or {}
+    status = op.get("status") or {}
+    conds = fluid.conditions(op)
+    last = conds[-1] if conds else {}
+    after = spec.get("runAfter") or None
+    policy = (spec.get("policy") or "Once") if kind in POLICY_KINDS else None
+    return {
+        "kind": kind,
+        "name": meta.get("name"),
+        "phase": status.get("phase") or "",
+        "duration": status.get("duration") or "",
+        "duration_seconds": go_duration_seconds(status.get("duration")),
+        "reason": last.get("reason") or None,
+        "message": last.get("message") or None,
+        "policy": policy,
+        "schedule": (spec.get("schedule") or None) if policy == "Cron" else None,
+        "last_schedule_time": status.get("lastScheduleTime") or None,
+        "last_successful_time": status.get("lastSuccessfulTime") or None,
+        "run_after": {"kind": after.get("kind"), "name": after.get("name"),
+                      "namespace": after.get("namespace") or meta.get("namespace")} if after else None,
+        "waiting": bool((status.get("waitingFor") or {}).get("operationComplete")),
+        "created": meta.get("creationTimestamp") or None,
     }
 
 
@@ -407,8 +467,33 @@ def _runtime_of(dataset):
     return None, None
 
 
-def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
-    """(facts, warnings) for Datasets already listed; reads runtimes, Nodes, PVCs, Pods and Events in bulk."""
+def collect_operations(client, reader, namespaces):
+    """({(namespace, dataset name): [(kind, operation)]}, [{kind, reason}] of kinds not readable): the data
+    operations of these namespaces, one list per kind and namespace. A kind the cluster does not serve, or that
+    the credentials may not list, is not readable; the others are still read."""
+    by_dataset, unreadable = {}, []
+    for kind in DATA_OPERATION_KINDS:
+        try:
+            served = client.kind_served(kind)
+        except Exception as e:  # pylint: disable=broad-except
+            unreadable.append({"kind": kind, "reason": _short(e)})
+            continue
+        if not served:
+            unreadable.append({"kind": kind, "reason": "not installed (the cluster does not serve %s)" % kind})
+            continue
+        ops = reader.list(kind, namespaces, "%s objects" % kind)
+        if ops is None:
+            unreadable.append({"kind": kind, "reason": "could not be listed (see the warnings)"})
+            continue
+        for op in ops:
+            for key in operation_datasets(kind, op):
+                by_dataset.setdefault(key, []).append((kind, op))
+    return by_dataset, unreadable
+
+
+def collect_datasets(client, datasets, include_pods=True, include_nodes=True, include_operations=True):
+    """(facts, warnings) for Datasets already listed; reads runtimes, Nodes, PVCs, Pods, Events and data
+    operations in bulk."""
     warnings = []
     reader = _Reader(client, warnings)
     namespaces = set(d["metadata"]["namespace"] for d in datasets)
@@ -458,6 +543,9 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
                     events_by_ns.setdefault(e["metadata"].get("namespace"), []).append(e)
         else:
             pods_by_ns = None
+    operations, unreadable = {}, []
+    if include_operations and datasets:
+        operations, unreadable = collect_operations(client, reader, namespaces)
 
     facts = []
     for d in datasets:
@@ -473,23 +561,27 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True):
                     break
         pods = None if pods_by_ns is None or not include_pods else pods_by_ns.get(ns, [])
         facts.append(dataset_facts(d, kind, runtime, nodes=nodes,
-                                   pvc=pvcs.get((ns, name)), pods=pods, events=events_by_ns.get(ns)))
+                                   pvc=pvcs.get((ns, name)), pods=pods, events=events_by_ns.get(ns),
+                                   operations=operations.get((ns, name), []) if include_operations else None,
+                                   operations_unreadable=unreadable))
     return facts, warnings
 
 
 # ---------------------------------------------------------------- data operations
 
 
-# The Job Fluid's dataset controller installs (by Helm) for an operation <name>, per kind: release
-# <name>-loader, -processor, -migrate (Fluid v1.0.8 pkg/utils/dataload.go, dataprocess.go, datamigrate.go;
-# charts/fluid-dataloader, fluid-dataprocess/common, fluid-datamigrate templates/job.yaml)
-OPERATION_JOBS = {fluid.DATALOAD: "%s-loader-job", fluid.DATAPROCESS: "%s-processor-job",
-                  fluid.DATAMIGRATE: "%s-migrate-migrate"}
+# The workload Fluid's dataset controller installs (by Helm) for an operation <name>, per kind, as (kind, name):
+# a Job for release <name>-loader, -processor, -migrate (Fluid v1.0.8 pkg/utils/dataload.go, dataprocess.go,
+# datamigrate.go; charts/fluid-dataloader, fluid-dataprocess/common, fluid-datamigrate templates/job.yaml), a bare
+# Pod for a DataBackup's release <name>-charts (pkg/utils/databackup.go:60-67, charts/fluid-databackup/*/templates)
+OPERATION_WORKLOADS = {fluid.DATALOAD: ("Job", "%s-loader-job"), fluid.DATAPROCESS: ("Job", "%s-processor-job"),
+                       fluid.DATAMIGRATE: ("Job", "%s-migrate-migrate"), fluid.DATABACKUP: ("Pod", "%s-pod")}
 
 
-def loader_job_name(name, kind=fluid.DATALOAD):
-    """The Job of data operation <name> of this kind."""
-    return OPERATION_JOBS[kind] % name
+def operation_workload(name, kind=fluid.DATALOAD):
+    """(kind, name) of the Job or Pod that runs data operation <name> of this kind."""
+    workload, pattern = OPERATION_WORKLOADS[kind]
+    return workload, pattern % name
 
 
 def operation_facts(obj):
@@ -543,16 +635,21 @@ def operation_failure(obj, loader_pods=None, events=None):
 
 
 def loader_pods(client, namespace, name, kind=fluid.DATALOAD):
-    """The pods of the operation's Job (empty when they cannot be read)."""
+    """The pods of the operation's Job, or its Pod (empty when they cannot be read)."""
+    workload, workload_name = operation_workload(name, kind)
     try:
-        return client.list("Pod", namespace, label_selector="job-name=%s" % loader_job_name(name, kind))
+        if workload == "Pod":
+            return [p for p in [client.get("Pod", namespace, workload_name)] if p is not None]
+        return client.list("Pod", namespace, label_selector="job-name=%s" % workload_name)
     except Exception:  # pylint: disable=broad-except
         return []
 
 
 def operation_notes(client, namespace, name, dataset_name, kind=fluid.DATALOAD):
-    """Extra diagnosis lines for a data operation that did not finish: its Dataset, its Job and its pods."""
+    """Extra diagnosis lines for a data operation that did not finish: its Dataset, its Job and its pods (a
+    DataBackup: its Pod)."""
     lines = []
+    workload, workload_name = operation_workload(name, kind)
     try:
         ds = client.get(fluid.DATASET, namespace, dataset_name) if dataset_name else None
     except Exception as e:  # pylint: disable=broad-except
@@ -562,13 +659,15 @@ def operation_notes(client, namespace, name, dataset_name, kind=fluid.DATALOAD):
             lines.append("Dataset %s/%s does not exist: Fluid starts a %s only for an existing, Bound Dataset "
                          "in the same namespace." % (namespace, dataset_name, kind))
         elif fluid.phase(ds) not in fluid.PHASES_SERVED:
-            lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the %s's Job only once a runtime serves the "
+            lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the %s's %s only once a runtime serves the "
                          "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name,
-                                                                       fluid.phase(ds) or "without status", kind))
+                                                                       fluid.phase(ds) or "without status", kind,
+                                                                       workload))
     pods = loader_pods(client, namespace, name, kind)
     if not pods and ds is not None and fluid.phase(ds) in fluid.PHASES_SERVED:
-        lines.append("No pod of Job %s exists yet: Fluid's dataset controller installs a Helm chart for it; "
-                     "check that controller's log for helm errors." % loader_job_name(name, kind))
+        lines.append("%s %s exists yet: Fluid's dataset controller installs a Helm chart for it; "
+                     "check that controller's log for helm errors." % (
+                         "No pod of Job" if workload == "Job" else "No Pod", workload_name))
     for pod in pods:
         f = pod_facts(pod)
         if f["phase"] in ("Succeeded",):

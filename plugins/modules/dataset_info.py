@@ -20,13 +20,16 @@ description:
     the cached percentage (each in bytes and as Fluid writes it), the hit ratios when Fluid reports them,
     the runtime of the same name with its master, worker and fuse phases and ready counts, the nodes holding
     its cache (Fluid's C(fluid.io/s-<namespace>-<name>) node labels), its PVC and the pods using that PVC with
-    their phase and, for a Pending pod, the scheduler's reason.
+    their phase and, for a Pending pod, the scheduler's reason, and the data operations (DataLoad, DataProcess,
+    DataMigrate, DataBackup) of its namespace that work on it, with their phase, duration and reason.
   - Select Datasets like M(kubernetes.core.k8s_info) selects objects - by O(name), O(namespace), O(label_selector),
     or across O(all_namespaces).
   - Reads only; never changes anything. Reads are done in bulk (one list per kind and namespace), so a call
     costs about the same for one Dataset as for fifty.
   - A read the credentials may not do (for example listing Nodes with a namespaced role) does not fail the
-    task; that part of the answer is null and a warning says why.
+    task; that part of the answer is null and a warning says why. A kind of data operation the cluster does not
+    serve or the credentials may not list is named in RV(datasets[].operations_unreadable); the other kinds are
+    still read.
   - Byte counts are parsed from the rounded, human-readable sizes Fluid writes in the Dataset's status
     (C(12.00GiB), C(1.742GiB)), so they are approximate; each size also carries Fluid's own text.
 extends_documentation_fragment:
@@ -75,6 +78,12 @@ options:
         (RV(datasets[].pods) is then null).
     type: bool
     default: true
+  include_operations:
+    description:
+      - Read the data operations (DataLoad, DataProcess, DataMigrate, DataBackup) of each Dataset's namespace to
+        report those that work on it. Set V(false) to skip those reads (RV(datasets[].operations) is then null).
+    type: bool
+    default: true
 seealso:
   - module: cloudnative.fluid.dataset
   - module: cloudnative.fluid.runtime
@@ -120,6 +129,12 @@ EXAMPLES = r"""
   cloudnative.fluid.dataset_info:
     all_namespaces: true
   register: all_datasets
+
+# What ran on cifar10, and how it ended.
+- name: Data operations of cifar10
+  ansible.builtin.debug:
+    msg: "{{ item.kind }} {{ item.name }}: {{ item.phase }} {{ item.duration }} {{ item.reason | default('', true) }}"
+  loop: "{{ info.datasets[0].operations }}"
 
 # By label, in one namespace, without reading pods.
 - name: Datasets of team ml
@@ -230,6 +245,45 @@ datasets:
           ready: false
           reason: "0/2 nodes are available: 1 node(s) didn't match PersistentVolume's node affinity, 1 node(s)
             didn't have free ports for the requested pod ports."
+    operations:
+      description:
+        - The data operations of the Dataset's namespace that work on it (C(spec.dataset) of a DataLoad, DataProcess
+          or DataBackup, C(spec.from.dataset) or C(spec.to.dataset) of a DataMigrate), oldest first.
+        - Each has C(kind), C(name), C(phase) (C(Pending), C(Executing), C(Complete), C(Failed); empty before Fluid
+          writes one), C(duration) as Fluid writes it (C(Unfinished) while it runs) and C(duration_seconds) (null
+          while unfinished), C(reason) and C(message) of its last condition (null when none), C(policy) (C(Once),
+          C(Cron) or C(OnEvent) for a DataLoad or DataMigrate, null for the kinds without one), C(schedule) (a Cron
+          operation's), C(last_schedule_time) and C(last_successful_time) (a Cron operation's last run and last
+          successful run, null otherwise), C(run_after) (C(kind), C(name), C(namespace) of the operation it runs
+          after, null when none), C(waiting) (true while Fluid holds it until that operation is Complete) and
+          C(created) (its creation time).
+        - Null with O(include_operations=false). The kinds that could not be read are left out and named in
+          RV(datasets[].operations_unreadable).
+      type: list
+      elements: dict
+      sample:
+        - kind: DataLoad
+          name: cifar10-warmup
+          phase: Complete
+          duration: 1m11s
+          duration_seconds: 71.0
+          reason: CompletionsReached
+          message: Reached expected number of succeeded pods
+          policy: Once
+          schedule: null
+          last_schedule_time: null
+          last_successful_time: null
+          run_after: null
+          waiting: false
+          created: "2024-05-01T10:00:00Z"
+    operations_unreadable:
+      description:
+        - The kinds of data operation that could not be read, each with C(kind) and C(reason) (not installed in the
+          cluster, or not allowed to the credentials); empty when every kind was read or with
+          O(include_operations=false).
+      type: list
+      elements: dict
+      sample: [{kind: DataBackup, reason: "not installed (the cluster does not serve DataBackup)"}]
 """
 
 import copy
@@ -253,6 +307,7 @@ def argument_spec():
         all_namespaces=dict(type="bool", default=False),
         label_selector=dict(type="list", elements="str"),
         include_pods=dict(type="bool", default=True),
+        include_operations=dict(type="bool", default=True),
     )
     spec.update(copy.deepcopy(AUTH_ARG_SPEC))
     return spec
@@ -285,7 +340,8 @@ def main():
         client.require(fluid.DATASET)
         datasets = observe.list_datasets(client, name=params.get("name"), namespace=params["namespace"],
                                          label_selector=selector, all_namespaces=params["all_namespaces"])
-        facts, warnings = observe.collect_datasets(client, datasets, include_pods=params["include_pods"])
+        facts, warnings = observe.collect_datasets(client, datasets, include_pods=params["include_pods"],
+                                                   include_operations=params["include_operations"])
     except FluidNotInstalled as e:
         module.fail_json(msg=str(e), datasets=[])
     except ApiError as e:

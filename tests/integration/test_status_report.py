@@ -5,6 +5,7 @@ then renders the page: the DOM it built (--dump-dom) must show the numbers the A
 takes a screenshot (kept next to the report for people to look at).
 """
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -137,6 +138,15 @@ def test_playbook_prints_a_table_per_dataset(report, env):
     assert "worker PartialReady 1/2" in out
     assert snap["%s/cifar10" % env.ns_a]["dataset"]["status"]["cacheStates"]["cached"] != "0.00B"
     assert any(s in out for s in PV_AFFINITY), out[-3000:]
+
+
+def test_report_lists_the_dataload_of_the_dataset(report, env):
+    """The DataLoad that warmed cifar10 (the report fixture's) is listed with the Dataset, in the text and the page."""
+    path, out, _ = report
+    assert "  operations DataLoad warm-hbase: Complete in " in out, out[-3000:]
+    rows = re.findall(r'<tr class="op" data-dataset="([^"]+)" data-operation="([^"]+)">', open(path).read())
+    assert [ds for ds, op in rows if op == "DataLoad/warm-hbase" and ds.startswith("report-")] == [
+        "%s/cifar10" % env.ns_a]
 
 
 def test_report_is_self_contained(report):

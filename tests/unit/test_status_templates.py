@@ -67,6 +67,25 @@ def pod_obj(name, phase, message=None, node=None):
         {"name": "d", "persistentVolumeClaim": {"claimName": "cifar10"}}]}, "status": st}
 
 
+def op(kind, name, spec, created, **status):
+    return kind, {"metadata": {"name": name, "namespace": "a", "creationTimestamp": created}, "spec": spec,
+                  "status": status}
+
+
+OPERATIONS = [
+    op("DataLoad", "warm", {}, "t1", phase="Complete", duration="1m11s",
+       conditions=[{"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "done"}]),
+    op("DataProcess", "unpack", {"runAfter": {"kind": "DataLoad", "name": "warm"}}, "t2", phase="Failed",
+       duration="2m3s", conditions=[{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                     "message": "Job has reached the <b>backoff</b> limit"}]),
+    op("DataLoad", "after", {"runAfter": {"kind": "DataProcess", "name": "unpack"}}, "t3", phase="Pending",
+       duration="Unfinished", waitingFor={"operationComplete": True}),
+    op("DataLoad", "nightly", {"policy": "Cron", "schedule": "0 1 * * *"}, "t0", phase="Complete", duration="5s",
+       lastScheduleTime="2024-05-01T01:00:00Z"),
+]
+UNREADABLE = [{"kind": "DataBackup", "reason": "not installed (the cluster does not serve DataBackup)"}]
+
+
 @pytest.fixture
 def facts():
     nodes = [node_obj("n196", "a", "cifar10", "24GiB"), node_obj("n194", "b", "spark", "4GiB"),
@@ -75,9 +94,10 @@ def facts():
             pod_obj("nginx-1", "Pending", "0/2 nodes: <script>alert(1)</script> didn't match PersistentVolume's node affinity")]
     return [
         O.dataset_facts(ds_obj("a", "cifar10", capacity="24.00GiB"), "AlluxioRuntime", runtime_obj("cifar10"),
-                        nodes=nodes, pods=pods),
+                        nodes=nodes, pods=pods, operations=OPERATIONS, operations_unreadable=UNREADABLE),
         O.dataset_facts(ds_obj("b", "spark", capacity="12.00GiB", cached="0.00B", pct="0.0%"), "AlluxioRuntime",
-                        runtime_obj("spark", 1, 1), nodes=nodes, pods=[]),
+                        runtime_obj("spark", 1, 1), nodes=nodes, pods=[], operations=[],
+                        operations_unreadable=UNREADABLE),
         O.dataset_facts({"metadata": {"name": "fresh", "namespace": "c"}}, None, None, nodes=None, pods=None),
     ]
 
@@ -135,3 +155,35 @@ def test_text_tables(facts):
     assert any("(nodes not readable)" in line for line in fresh)
     empty = render("status-overview.txt.j2", []).strip().splitlines()
     assert empty[-1] == "(no Dataset)"
+
+
+def test_text_lists_each_datasets_operations(facts):
+    detail = render("status-dataset.txt.j2", [], status_ds=facts[0]).strip().splitlines()
+    at = [i for i, line in enumerate(detail) if line.startswith("  operations ")][0]
+    assert detail[at:] == [
+        "  operations DataLoad nightly: Complete in 5s; Cron 0 1 * * *, last run 2024-05-01T01:00:00Z, last success never",
+        "             DataLoad warm: Complete in 1m11s (CompletionsReached)",
+        "             DataProcess unpack: Failed in 2m3s (BackoffLimitExceeded: Job has reached the <b>backoff</b> limit)"
+        "; after DataLoad warm",
+        "             DataLoad after: Pending; waiting for DataProcess unpack",
+        "             DataBackup not readable: not installed (the cluster does not serve DataBackup)",
+    ]
+    spark = render("status-dataset.txt.j2", [], status_ds=facts[1]).strip().splitlines()
+    assert spark[-2:] == ["  operations none",
+                          "             DataBackup not readable: not installed (the cluster does not serve DataBackup)"]
+    # not read (include_operations: false): no operations line at all
+    assert not [line for line in render("status-dataset.txt.j2", [], status_ds=facts[2]).splitlines()
+                if "operations" in line]
+
+
+def test_html_lists_operations_and_escapes_their_messages(facts):
+    html = render("fluid-status.html.j2", facts)
+    rows = re.findall(r'<tr class="op" data-dataset="([^"]+)" data-operation="([^"]+)">', html)
+    assert rows == [("a/cifar10", "DataLoad/nightly"), ("a/cifar10", "DataLoad/warm"),
+                    ("a/cifar10", "DataProcess/unpack"), ("a/cifar10", "DataLoad/after")]
+    assert "Job has reached the &lt;b&gt;backoff&lt;/b&gt; limit" in html
+    assert 'data-field="duration" data-seconds="123.0">2m3s' in html
+    assert '<span class="badge bad">Failed</span>' in html and '<span class="badge warn">waiting</span>' in html
+    assert 'data-unreadable="DataBackup"' in html
+    none = render("fluid-status.html.j2", facts[1:2])
+    assert 'id="no-operations"' in none

@@ -119,6 +119,28 @@ def test_build_dataload():
     }
 
 
+def test_build_dataload_after_another_operation():
+    body = M.KIND.build(params(name="warm2", dataset="cifar10", ttl_seconds_after_finished=600,
+                               run_after={"kind": "DataProcess", "name": "unpack", "namespace": None}))
+    assert body["spec"] == {
+        "dataset": {"name": "cifar10", "namespace": "default"},
+        "runAfter": {"kind": "DataProcess", "name": "unpack", "namespace": "default"},
+        "ttlSecondsAfterFinished": 600,
+    }
+
+
+@pytest.mark.parametrize("kw,field", [
+    (dict(run_after={"kind": "DataLoad", "name": "Bad_Name", "namespace": None}), "run_after.name"),
+    (dict(run_after={"kind": "DataLoad", "name": "a", "namespace": "Bad_NS"}), "run_after.namespace"),
+    (dict(ttl_seconds_after_finished=-1), "ttl_seconds_after_finished"),
+    (dict(ttl_seconds_after_finished=60, spec={"ttlSecondsAfterFinished": 60}), "spec.ttlSecondsAfterFinished"),
+])
+def test_validation_of_flow_options_names_the_field(kw, field):
+    p = params(**dict(name="w", dataset="cifar10", **kw))
+    errors = M.KIND.validate_item(p, p)
+    assert any(e.split(":", 1)[0] == field for e in errors), errors
+
+
 def test_validation_names_fields():
     p = params(name="Warm_Up", dataset=None, wait_timeout=0,
                paths=[{"path": "hbase", "replicas": 0}, {"path": "/a"}, {"path": "/a/"}],

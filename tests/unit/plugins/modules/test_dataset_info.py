@@ -213,7 +213,8 @@ def test_all_namespaces_two_datasets_few_reads(run_module, seed):
     assert not gets
     assert sorted(set((c[1], c[2]) for c in lists)) == sorted([
         ("Dataset", None), ("AlluxioRuntime", "other"), ("AlluxioRuntime", "seed"), ("Node", None),
-        ("PersistentVolumeClaim", "other"), ("PersistentVolumeClaim", "seed"), ("Pod", "other"), ("Pod", "seed")])
+        ("PersistentVolumeClaim", "other"), ("PersistentVolumeClaim", "seed"), ("Pod", "other"), ("Pod", "seed")]
+        + [(kind, ns) for kind in O.DATA_OPERATION_KINDS for ns in ("other", "seed")])
 
 
 def test_label_selector_and_namespace(run_module, seed):
@@ -228,6 +229,90 @@ def test_label_selector_and_namespace(run_module, seed):
 def test_missing_dataset_is_empty_not_failed(run_module, seed):
     r = run_module(M, {"name": "nope", "namespace": "seed"}, seed)
     assert not r.failed and r["datasets"] == []
+
+
+def operation(kind, ns, name, spec, created, **status):
+    o = obj(kind, ns, name, spec=spec, status=status)
+    o["metadata"]["creationTimestamp"] = created
+    return o
+
+
+COMPLETE = [{"type": "Complete", "status": "True", "reason": "CompletionsReached",
+             "message": "Reached expected number of succeeded pods"}]
+FAILED = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+           "message": "Job has reached the specified backoff limit"}]
+
+
+@pytest.fixture
+def with_operations(seed):
+    """cifar10's flow (a load, a failed process, a load waiting for it), a Cron load, a backup (dataset by plain
+    name), a migration into cifar10, and operations of other Datasets or of no Dataset that must not show."""
+    ds = {"name": "cifar10", "namespace": "seed"}
+    seed.put(operation("DataLoad", "seed", "warm", {"dataset": ds}, "2024-05-01T10:00:00Z",
+                       phase="Complete", duration="1m11s", conditions=COMPLETE))
+    seed.put(operation("DataProcess", "seed", "unpack", {"dataset": dict(ds, mountPath="/data"),
+                                                         "runAfter": {"kind": "DataLoad", "name": "warm"}},
+                       "2024-05-01T10:00:01Z", phase="Failed", duration="2m3s", conditions=FAILED,
+                       waitingFor={"operationComplete": False}))
+    seed.put(operation("DataLoad", "seed", "after", {"dataset": ds, "runAfter": {
+        "kind": "DataProcess", "name": "unpack", "namespace": "seed"}}, "2024-05-01T10:00:02Z",
+        phase="Pending", duration="Unfinished", waitingFor={"operationComplete": True}))
+    seed.put(operation("DataLoad", "seed", "nightly", {"dataset": ds, "policy": "Cron", "schedule": "0 1 * * *"},
+                       "2024-04-01T00:00:00Z", phase="Complete", duration="5s", conditions=COMPLETE,
+                       lastScheduleTime="2024-05-01T01:00:00Z", lastSuccessfulTime="2024-05-01T01:00:05Z"))
+    seed.put(operation("DataBackup", "seed", "backup", {"dataset": "cifar10", "backupPath": "pvc://b/"},
+                       "2024-05-02T00:00:00Z"))
+    seed.put(operation("DataMigrate", "seed", "in", {"from": {"externalStorage": {"uri": "s3://x"}},
+                                                     "to": {"dataset": ds}}, "2024-03-01T00:00:00Z",
+                       phase="Complete", duration="3s"))
+    seed.put(operation("DataLoad", "seed", "elsewhere", {"dataset": {"name": "other-ds", "namespace": "seed"}},
+                       "2024-05-01T00:00:00Z"))
+    seed.put(operation("DataLoad", "other", "spark-warm", {"dataset": {"name": "spark"}}, "2024-05-01T00:00:00Z",
+                       phase="Executing", duration="Unfinished"))
+    return seed
+
+
+def test_operations_of_each_dataset(run_module, with_operations):
+    r = run_module(M, {"all_namespaces": True}, with_operations)
+    assert not r.failed
+    spark, cifar = r["datasets"]
+    assert [(o["kind"], o["name"], o["phase"]) for o in spark["operations"]] == [("DataLoad", "spark-warm", "Executing")]
+    ops = {o["name"]: o for o in cifar["operations"]}
+    # oldest first; only the operations that name cifar10 (a backup by its plain name, a migration into it)
+    assert [o["name"] for o in cifar["operations"]] == ["in", "nightly", "warm", "unpack", "after", "backup"]
+    assert ops["warm"] == {
+        "kind": "DataLoad", "name": "warm", "phase": "Complete", "duration": "1m11s", "duration_seconds": 71.0,
+        "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "policy": "Once",
+        "schedule": None, "last_schedule_time": None, "last_successful_time": None, "run_after": None,
+        "waiting": False, "created": "2024-05-01T10:00:00Z"}
+    assert ops["unpack"]["policy"] is None and ops["unpack"]["reason"] == "BackoffLimitExceeded"
+    assert ops["unpack"]["run_after"] == {"kind": "DataLoad", "name": "warm", "namespace": "seed"}
+    assert ops["after"]["waiting"] is True and ops["after"]["phase"] == "Pending"
+    assert ops["after"]["duration_seconds"] is None
+    assert (ops["nightly"]["policy"], ops["nightly"]["schedule"], ops["nightly"]["last_schedule_time"],
+            ops["nightly"]["last_successful_time"]) == ("Cron", "0 1 * * *", "2024-05-01T01:00:00Z",
+                                                        "2024-05-01T01:00:05Z")
+    assert ops["backup"]["phase"] == "" and ops["backup"]["reason"] is None
+    assert cifar["operations_unreadable"] == []
+
+
+def test_operation_kinds_not_served_or_forbidden_are_named_not_failed(run_module, with_operations):
+    with_operations.kinds.discard("DataBackup")
+    with_operations.forbidden.add("DataMigrate")
+    r = run_module(M, {"name": "cifar10", "namespace": "seed"}, with_operations)
+    assert not r.failed
+    d = r["datasets"][0]
+    assert [o["name"] for o in d["operations"]] == ["nightly", "warm", "unpack", "after"]
+    assert [u["kind"] for u in d["operations_unreadable"]] == ["DataMigrate", "DataBackup"]
+    assert "not installed" in d["operations_unreadable"][1]["reason"]
+    assert any("DataMigrate objects" in str(w) and "403" in str(w) for w in r.get("warnings", [])), r
+
+
+def test_include_operations_false(run_module, with_operations):
+    with_operations.calls[:] = []
+    r = run_module(M, {"name": "cifar10", "namespace": "seed", "include_operations": False}, with_operations)
+    assert r["datasets"][0]["operations"] is None and r["datasets"][0]["operations_unreadable"] == []
+    assert not [c for c in with_operations.calls if c[0] == "list" and c[1] in O.DATA_OPERATION_KINDS]
 
 
 def test_include_pods_false(run_module, seed):
@@ -300,6 +385,7 @@ def test_dataset_facts_pure():
     d = dataset("seed", "cifar10")
     facts = O.dataset_facts(copy.deepcopy(d))
     assert facts["cache_nodes"] is None and facts["pods"] is None and facts["runtime"] is None
+    assert facts["operations"] is None and facts["operations_unreadable"] == []
 
 
 def test_docs_say_the_byte_counts_are_approximate():
