@@ -305,6 +305,7 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
     if kind not in fluid.ALL_RUNTIME_KINDS and kind != fluid.DATASET:
         lines.extend(_controller_lines(kind, namespace, name, obj, now, events=events))
     if kind in fluid.OPERATION_KINDS:
+        lines.extend(_pending_lines(client, obj, namespace, notes))
         lines.extend(observe.operation_notes(client, namespace, name, fluid.operation_dataset(obj), kind))
     if kind == fluid.DATABACKUP and fluid.phase(obj) in (fluid.OP_EXECUTING, fluid.OP_FAILED):
         lines.append(backup.BUG)
@@ -313,6 +314,33 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
         lines.append("Warning event: " + w)
     lines.extend("(%s)" % n for n in notes)
     return "\n".join(lines)
+
+
+def _pending_lines(client, obj, namespace, notes):
+    """Why a data operation stays Pending in Fluid v1.0.8: its run_after operation is not Complete (the DataFlow
+    controller lets it start only then, pkg/controllers/v1alpha1/dataflow/operations.go:157-197; a Failed one
+    never), or the Dataset's runtime fails the readiness check made before every start
+    (pkg/ddc/base/operation_lock.go:44-53)."""
+    if fluid.phase(obj) != "Pending":
+        return []
+    ref = ((obj.get("spec") or {}).get("runAfter")) or {}
+    if (fluid.status_of(obj).get("waitingFor") or {}).get("operationComplete") and ref.get("kind") in fluid.PLURALS:
+        where = "%s %s/%s" % (ref["kind"], ref.get("namespace") or namespace, ref.get("name"))
+        try:
+            before = client.get(ref["kind"], ref.get("namespace") or namespace, ref.get("name"))
+        except Exception as e:  # pylint: disable=broad-except
+            notes.append("could not read %s: %s" % (where, _short_error(e)))
+            return ["Waiting for its run_after, %s, to be Complete." % where]
+        if before is None:
+            return ["Waiting for its run_after, %s, which does not exist; create it (or fix run_after)." % where]
+        line = "Waiting for its run_after, %s, to be Complete: it is %s." % (where,
+                                                                             fluid.phase(before) or "without status")
+        if fluid.phase(before) == fluid.OP_FAILED:
+            line += " Fluid never starts an operation after a Failed one: run that one again, then this one."
+        return [line]
+    return ["Pending until the Dataset's runtime passes the readiness check Fluid makes before every start (JuiceFS: "
+            "a Running pod of its worker StatefulSet; Alluxio: its master answering); Fluid records RuntimeNotReady "
+            "events on the operation meanwhile."]
 
 
 def operation_failed(client, obj):

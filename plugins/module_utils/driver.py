@@ -407,12 +407,15 @@ class Run(object):
                 errors.append("%sname: %s %s is already %s; list each %s once" % (
                     item["prefix"], kind.noun, "/".join(k for k in key if k is not None), seen[key], kind.noun))
             seen.setdefault(key, item["where"])
+        found = {}
+        for item in self.items:  # masked before any failure can show the options
+            found[item["where"]] = kind.secret_values(item)
+            for value in found[item["where"]] + kind.hidden_values(item):
+                self.module._module.no_log_values.add(value)
         self.invalid(errors)
         for item in self.items:
-            found = kind.secret_values(item)
-            for value in found + kind.hidden_values(item):
-                self.module._module.no_log_values.add(value)
-            for w in kind.warnings(item) + ([item["where"] + ": " + kind.credential_warning] if found else []):
+            warnings = [item["where"] + ": " + kind.credential_warning] if found[item["where"]] else []
+            for w in kind.warnings(item) + warnings:
                 self.module.warn(w)
             body = kind.build(item) if item["state"] == "present" else None
             unit = Unit(kind.kind_of(item), item.get("namespace"), item["name"], item["state"], body, item,

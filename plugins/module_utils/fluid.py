@@ -27,9 +27,11 @@ API_VERSION = GROUP + "/" + VERSION
 DATASET = "Dataset"
 DATALOAD = "DataLoad"
 DATAPROCESS = "DataProcess"
+DATAMIGRATE = "DataMigrate"
 DATABACKUP = "DataBackup"
-# data operations this collection creates and follows (their workload: observe.OPERATION_WORKLOADS)
-OPERATION_KINDS = (DATALOAD, DATAPROCESS, DATABACKUP)
+# data operations this collection creates and follows (their workload: observe.OPERATION_WORKLOADS; their
+# Dataset: operation_dataset())
+OPERATION_KINDS = (DATALOAD, DATAPROCESS, DATAMIGRATE, DATABACKUP)
 # what spec.runAfter may name (api/v1alpha1/common.go ObjectRef)
 OPERATION_REF_KINDS = ("DataLoad", "DataProcess", "DataMigrate", "DataBackup")
 # Fluid names an operation's Helm release <name>-loader, -processor, -migrate, -charts; Helm refuses release
@@ -148,8 +150,11 @@ def camel(name):
     return words[0] + "".join(w.capitalize() for w in words[1:])
 
 
-# Dataset phases (api/v1alpha1/dataset_types.go)
+# Dataset phases (api/v1alpha1/dataset_types.go); a Bound Dataset is DataMigrating while a DataMigrate runs on it
+# (pkg/controllers/v1alpha1/datamigrate/implement.go:142-148), still served by its runtime
 PHASE_BOUND = "Bound"
+PHASE_DATA_MIGRATING = "DataMigrating"
+PHASES_SERVED = (PHASE_BOUND, PHASE_DATA_MIGRATING)
 
 # Runtime component phases (api/v1alpha1/status.go)
 RUNTIME_READY = "Ready"
@@ -220,13 +225,6 @@ def phase(obj):
     return status_of(obj).get("phase") or ""
 
 
-def operation_dataset(obj):
-    """The Dataset name of a data operation: spec.dataset.name, or spec.dataset itself for a DataBackup (a string,
-    api/v1alpha1/databackup_types.go:29)."""
-    ref = ((obj or {}).get("spec") or {}).get("dataset")
-    return ref.get("name") if isinstance(ref, dict) else ref
-
-
 def is_bound(obj):
     return obj is not None and phase(obj) == PHASE_BOUND
 
@@ -287,6 +285,33 @@ def ufs_total_bytes(obj):
     if not text or text.startswith("["):
         return None
     return _bytes_or_none(text)
+
+
+def operation_dataset(obj):
+    """The name of the Dataset a data operation works on (None when it names none): spec.dataset.name, spec.dataset
+    itself for a DataBackup (a string, api/v1alpha1/databackup_types.go:29), and for a DataMigrate spec.to.dataset,
+    else spec.from.dataset, as Fluid v1.0.8 picks it when spec.runtimeType is empty (pkg/utils/datamigrate.go:61-68)."""
+    spec = (obj or {}).get("spec") or {}
+    if isinstance(spec.get("dataset"), str):
+        return spec["dataset"]
+    for side in (spec, spec.get("to") or {}, spec.get("from") or {}):
+        name = (side.get("dataset") or {}).get("name")
+        if name:
+            return name
+    return None
+
+
+def operations_holding(dataset, kind):
+    """Names of the data operations of this kind that hold a Dataset while they run (status.operationRef[kind], a
+    comma-separated list: api/v1alpha1/dataset_types.go:355-394)."""
+    refs = (status_of(dataset).get("operationRef") or {}).get(kind) or ""
+    return [n for n in refs.split(",") if n]
+
+
+def bound_runtime(obj):
+    """The runtime serving a Dataset (status.runtimes, category Accelerate, as Fluid's data operations look it up:
+    pkg/controllers/operation_controller.go:159), or None."""
+    return next((r for r in dataset_runtimes(obj) if r.get("category") == "Accelerate"), None)
 
 
 def dataset_runtimes(obj):

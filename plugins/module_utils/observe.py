@@ -575,7 +575,7 @@ def collect_datasets(client, datasets, include_pods=True, include_nodes=True, in
 # datamigrate.go; charts/fluid-dataloader, fluid-dataprocess/common, fluid-datamigrate templates/job.yaml), a bare
 # Pod for a DataBackup's release <name>-charts (pkg/utils/databackup.go:60-67, charts/fluid-databackup/*/templates)
 OPERATION_WORKLOADS = {fluid.DATALOAD: ("Job", "%s-loader-job"), fluid.DATAPROCESS: ("Job", "%s-processor-job"),
-                       "DataMigrate": ("Job", "%s-migrate-migrate"), fluid.DATABACKUP: ("Pod", "%s-pod")}
+                       fluid.DATAMIGRATE: ("Job", "%s-migrate-migrate"), fluid.DATABACKUP: ("Pod", "%s-pod")}
 
 
 def operation_workload(name, kind=fluid.DATALOAD):
@@ -658,13 +658,13 @@ def operation_notes(client, namespace, name, dataset_name, kind=fluid.DATALOAD):
         if ds is None:
             lines.append("Dataset %s/%s does not exist: Fluid starts a %s only for an existing, Bound Dataset "
                          "in the same namespace." % (namespace, dataset_name, kind))
-        elif fluid.phase(ds) != fluid.PHASE_BOUND:
+        elif fluid.phase(ds) not in fluid.PHASES_SERVED:
             lines.append("Dataset %s/%s is %s, not Bound: Fluid starts the %s's %s only once a runtime serves the "
                          "Dataset (see cloudnative.fluid.runtime)." % (namespace, dataset_name,
                                                                        fluid.phase(ds) or "without status", kind,
                                                                        workload))
     pods = loader_pods(client, namespace, name, kind)
-    if not pods and ds is not None and fluid.phase(ds) == fluid.PHASE_BOUND:
+    if not pods and ds is not None and fluid.phase(ds) in fluid.PHASES_SERVED:
         lines.append("%s %s exists yet: Fluid's dataset controller installs a Helm chart for it; "
                      "check that controller's log for helm errors." % (
                          "No pod of Job" if workload == "Job" else "No Pod", workload_name))

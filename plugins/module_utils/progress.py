@@ -77,6 +77,8 @@ def snapshot(unit, objects):
             details.append("workers %d/%d" % (worker["ready"], want))
         if operation is not None and (operation.get("status") or {}).get("duration"):
             details.append("duration %s" % operation["status"]["duration"])
+        if operation is not None and dataset is not None and fluid.phase(dataset) != fluid.PHASE_BOUND:
+            details.append("Dataset %s" % _status_phase(dataset))  # a DataMigrate's, until Fluid releases it
     return state, tuple(details)
 
 

@@ -60,7 +60,9 @@ def secretish_values(mapping):
     A key that names where a credential is (``fs.gcs.credential.path``, ``*.file``, ``*.dir``) or a
     value that is an absolute path is a location, not a secret."""
     out = []
-    for k, v in (mapping or {}).items():
+    if not isinstance(mapping, dict):  # a wrong type, reported by the option's validation
+        return out
+    for k, v in mapping.items():
         key, text = str(k), "" if v is None else str(v)
         if not text or not SECRETISH.search(key) or key.lower().endswith(LOCATION_SUFFIXES):
             continue

@@ -169,6 +169,24 @@ def test_diagnose_dataload_includes_its_dataset_and_loader_notes():
     assert "No controller has reconciled DataLoad default/fresh" in text and "dataset-controller" in text
 
 
+def test_diagnose_a_pending_operation_names_its_run_after_or_the_runtime_check():
+    c = cluster_with_nodes()
+    c.put(seed_dataset({"phase": "Bound", "conditions": []}))
+    after = {"kind": "DataProcess", "name": "unpack", "namespace": "default"}
+    c.put(obj("DataMigrate", "default", "out", spec={"from": {"dataset": {"name": "cifar10"}}, "runAfter": after},
+              status={"phase": "Pending", "waitingFor": {"operationComplete": True}}))
+    text = diagnose.diagnose(c, "DataMigrate", "default", "out", want="complete", now=NOW)
+    assert "Waiting for its run_after, DataProcess default/unpack, which does not exist" in text, text
+    c.put(obj("DataProcess", "default", "unpack", status={"phase": "Failed"}))
+    text = diagnose.diagnose(c, "DataMigrate", "default", "out", want="complete", now=NOW)
+    assert "DataProcess default/unpack, to be Complete: it is Failed. Fluid never starts an operation after a " \
+        "Failed one" in text, text
+    c.put(obj("DataMigrate", "default", "out", spec={"from": {"dataset": {"name": "cifar10"}}},
+              status={"phase": "Pending", "waitingFor": {}}))
+    text = diagnose.diagnose(c, "DataMigrate", "default", "out", want="complete", now=NOW)
+    assert "Pending until the Dataset's runtime passes the readiness check" in text, text
+
+
 def test_diagnose_does_not_blame_a_controller_that_reported_why():
     """Fluid's runtime controller runs but writes no status while the Dataset of the runtime's name is missing;
     its own event says so, and the diagnosis must not call that controller missing or hung."""

@@ -78,6 +78,16 @@ def test_dataload_phase_and_duration():
     assert progress.snapshot(unit("DataLoad", "complete", (key,)), {key: load}) == ("Executing", ("duration 12s",))
 
 
+def test_datamigrate_shows_its_dataset_until_released():
+    key = ("DataMigrate", "default", "cifar10")
+    mig = obj("DataMigrate", "default", "cifar10")
+    mig["status"] = {"phase": "Complete", "duration": "9s"}
+    u = unit("DataMigrate", "complete", (key, DS))
+    migrating = progress.snapshot(u, {key: mig, DS: dataset("DataMigrating")})
+    assert migrating == ("Complete", ("duration 9s", "Dataset DataMigrating"))
+    assert progress.snapshot(u, {key: mig, DS: dataset("Bound")}) == ("Complete", ("duration 9s",))
+
+
 def test_line_formats():
     u = unit()
     first = progress.line(u, None, ("NotBound", ()), 0.2, False)
