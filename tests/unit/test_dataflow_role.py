@@ -13,10 +13,11 @@ from ansible.template import Templar, trust_as_template
 from ansible_collections.cloudnative.fluid.plugins.module_utils import driver
 from ansible_collections.cloudnative.fluid.plugins.modules import databackup as DB
 from ansible_collections.cloudnative.fluid.plugins.modules import dataload as DL
+from ansible_collections.cloudnative.fluid.plugins.modules import datamigrate as DM
 from ansible_collections.cloudnative.fluid.plugins.modules import dataprocess as DP
 
 ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles", "dataflow")
-MODULES = {"DataLoad": DL, "DataProcess": DP, "DataBackup": DB}
+MODULES = {"DataLoad": DL, "DataProcess": DP, "DataMigrate": DM, "DataBackup": DB}
 OMIT = "__omit__"
 SCRIPT = {"image": "busybox", "image_tag": "1.36", "source": "ls /data"}
 
