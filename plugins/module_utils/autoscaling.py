@@ -73,8 +73,7 @@ def keep_replicas(run):
     scale): it is applied as it is, so server-side apply neither resets it nor drops the field this collection
     may have set before. A new runtime with autoscaling starts at min_replicas."""
     for u in [u for u in run.units if u.state == "present" and u.item.get("replicas") is None]:
-        now = ((run.call(u, "read", run.client.get, u.kind, u.namespace, u.name) or {}).get("spec") or {}).get(
-            "replicas")
+        now = ((run.existing(u) or {}).get("spec") or {}).get("replicas")
         start = now if now is not None else (u.item.get("autoscaling") or {}).get("min_replicas")
         if start is not None:
             u.body["spec"]["replicas"] = start

@@ -429,10 +429,17 @@ class Run(object):
             except (FluidNotInstalled, ApiError) as e:
                 self.fail(str(e))
 
+    def existing(self, unit):
+        """The unit's object as the cluster has it before this task writes it, read once (a kind's prepare hook
+        and the apply share the read)."""
+        if not hasattr(unit, "existing"):
+            unit.existing = self.call(unit, "read", self.client.get, unit.kind, unit.namespace, unit.name)
+        return unit.existing
+
     def apply(self, unit):
         """Apply or delete one object (a dry run in check mode); fills unit.changed/before/after/obj."""
         client = self.client
-        existing = unit.obj = self.call(unit, "read", client.get, unit.kind, unit.namespace, unit.name)
+        existing = unit.obj = self.existing(unit)
         unit.before = comparable(existing, unit.body)
         meta = (existing or {}).get("metadata") or {}
         if unit.state == "absent":

@@ -295,8 +295,7 @@ class DataBackup(operation.Operation):
                 run.fail(problem)
             elif problem:
                 run.module.warn(problem + " (check mode: reported as would-be created)")
-            existing = run.call(unit, "read", run.client.get, self.kind, unit.namespace, unit.name)
-            if existing is not None or self.settled(run, unit):
+            if run.existing(unit) is not None or self.settled(run, unit):
                 continue
             if not run.params[backup.OPT_IN]:
                 run.fail(backup.refusal(unit.ref))

@@ -328,6 +328,8 @@ def test_replicas_left_out_keep_what_another_writer_set(run_module):
     r = run_module(M, unmanaged, c)
     assert not r.failed and r["changed"] is False and r["runtimes"][0]["replicas"] == 5, r
     assert c.objects[("AlluxioRuntime", "default", "cifar10")]["spec"]["replicas"] == 5 and writes(c) == []
+    # one read before the task writes (shared by the replicas check and the apply), one after (wait: false)
+    assert len([x for x in c.calls if x[:2] == ("get", "AlluxioRuntime")]) == 2
 
 
 def test_autoscaling_creates_updates_and_deletes_its_autoscaler(run_module):
