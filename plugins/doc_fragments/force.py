@@ -17,10 +17,12 @@ options:
         not gone within O(wait_timeout), the task removes Fluid's own finalizer (C(fluid-dataset-controller-finalizer),
         C(alluxio-runtime-controller-finalizer), ...) of each object that is still there, but only when the
         controller that owns it is not running. Then it waits once more, O(wait_timeout) but at most 30 seconds, for the objects to go.
-      - Not running means that its leader-election Lease in C(fluid-system) (C(dataset.data.fluid.io),
-        C(alluxio.data.fluid.io), ...; Fluid's chart runs every controller with leader election) was not renewed for
-        its lease duration plus 10 seconds, or that neither the Lease nor a ready pod of the controller's Deployment
-        exists. A controller that runs (or might run) is left to finish the deletion: the task fails as without
+      - Not running means that its leader-election Lease (C(dataset.data.fluid.io), C(alluxio.data.fluid.io), ...
+        in the namespace Fluid was installed in; Fluid's chart runs every controller with leader election) was not
+        renewed for its lease duration plus 10 seconds, or that neither the Lease nor a ready pod of the controller's
+        Deployment exists. Both are looked up by name in every namespace, which needs C(list) on
+        C(leases.coordination.k8s.io) and C(deployments.apps) cluster-wide; without it the controller counts as
+        running. A controller that runs (or might run) is left to finish the deletion: the task fails as without
         O(force), saying that the controller is healthy and that force was not applied.
       - Never removed, as Fluid itself would not remove them, are the finalizers of an object whose PVC a running pod
         still uses, of a Dataset that other Datasets mount, of a Dataset whose runtime of the same name exists and is

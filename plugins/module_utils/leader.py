@@ -69,7 +69,7 @@ def judge(controller, lease, deployment, now, namespace=fluid.FLUID_NAMESPACE):
     - a Lease not renewed for longer: STALLED (its holder stopped renewing);
     - a Lease without holder (released): ABSENT unless the Deployment has ready pods (a new leader is on its way:
       UNKNOWN);
-    - no Lease: ABSENT when there is no Deployment or it asks for or has no ready pod; UNKNOWN when pods are ready
+    - no Lease: ABSENT when there is no Deployment or it has no ready pod; UNKNOWN when pods are ready
       (a controller started without leader election, or just starting): not counted as stalled.
     """
     where = "%s/%s" % (namespace, lease_name(controller))
@@ -101,20 +101,38 @@ def judge(controller, lease, deployment, now, namespace=fluid.FLUID_NAMESPACE):
                       replicas if replicas is not None else 1))
 
 
+RANK = {RUNNING: 0, UNKNOWN: 1, STALLED: 2, ABSENT: 3}
+
+
+def best(verdicts):
+    """Of several installations' verdicts, the one most in favour of a running controller."""
+    return sorted(verdicts, key=lambda v: RANK[v.state])[0]
+
+
 def verdict(client, kind, now=None):
-    """The Verdict of the controller that reconciles ``kind`` (reads its Lease and Deployment). A read that fails
-    (permissions) makes it UNKNOWN, naming what to grant."""
+    """The Verdict of the controller that reconciles ``kind``. Its Lease and Deployment are looked up by name in every
+    namespace (Fluid's chart puts them in the namespace it is installed in, fluid-system by default); with several,
+    the one most in favour of a running controller counts. A read that fails (permissions) makes it UNKNOWN, naming
+    what to grant."""
     controller = fluid.controller_name(kind)
     name = lease_name(controller)
     now = time.time() if now is None else now
     if name is None:
         return Verdict(controller, UNKNOWN, "this collection does not know its Lease")
     try:
-        lease = client.get("Lease", fluid.FLUID_NAMESPACE, name)
-        deployment = None if lease is not None else client.get("Deployment", fluid.FLUID_NAMESPACE, controller)
+        leases = client.list("Lease", None, field_selector="metadata.name=" + name)
+        deployments = client.list("Deployment", None, field_selector="metadata.name=" + controller)
     except Exception as e:  # pylint: disable=broad-except
-        return Verdict(controller, UNKNOWN, "its Lease %s/%s could not be read (%s); grant get on leases.coordination."
-                       "k8s.io and deployments.apps in namespace %s" % (
-                           fluid.FLUID_NAMESPACE, name, str(e).splitlines()[0] if str(e) else type(e).__name__,
-                           fluid.FLUID_NAMESPACE))
-    return judge(controller, lease, deployment, now)
+        return Verdict(controller, UNKNOWN, "its Lease %s could not be read (%s); grant list on leases.coordination."
+                       "k8s.io and deployments.apps in all namespaces" % (
+                           name, str(e).splitlines()[0] if str(e) else type(e).__name__))
+
+    def namespace_of(o):
+        return (o.get("metadata") or {}).get("namespace") or fluid.FLUID_NAMESPACE
+
+    by_namespace = dict((namespace_of(d), d) for d in deployments)
+    verdicts = [judge(controller, lease, by_namespace.get(namespace_of(lease)), now, namespace_of(lease))
+                for lease in leases]
+    verdicts += [judge(controller, None, d, now, ns) for ns, d in by_namespace.items()
+                 if ns not in set(namespace_of(lease) for lease in leases)]
+    return best(verdicts or [judge(controller, None, None, now)])

@@ -13,6 +13,7 @@ Lease goes stale as a hung pod's would. The tests:
    (removed_finalizers: []); a deletion they keep (a pod uses the Dataset's PVC) times out and force says the
    controller is healthy and was not applied.
 """
+import json
 import os
 import subprocess
 import sys
@@ -85,9 +86,28 @@ def controllers_resumed(k8s):
                        and p[1].spec.renew_time.timestamp() > resumed, timeout=180, interval=1)
 
 
-def test_force_removes_fluid_finalizers_of_stalled_controllers(cluster, fluid, k8s, namespace, controllers_resumed):
+ROLE_PLAY = """
+- hosts: all
+  gather_facts: false
+  roles:
+    - cloudnative.fluid.datasets
+"""
+
+
+def role_vars(tmp_path, namespace, state, **extra):
+    data = dict(datasets_state=state, datasets_namespace=namespace, datasets_wait_timeout=5,
+                datasets_list=[{"name": "byrole", "mounts": [{"name": "m", "mount_point": "https://example.com/m/"}],
+                                "runtime": {"replicas": 0}}], **extra)
+    path = tmp_path / ("vars-%s.json" % state)
+    path.write_text(json.dumps(data))
+    return "@%s" % path
+
+
+def test_force_removes_fluid_finalizers_of_stalled_controllers(cluster, fluid, k8s, namespace, controllers_resumed,
+                                                               ansible_playbook, tmp_path):
     name = "stuck"
     make_pair(cluster, k8s, namespace, name)
+    make_pair(cluster, k8s, namespace, "byrole")  # for the datasets role below
     # a finalizer of someone else's on the Dataset: force never removes it (it is removed by the test below)
     k8s.custom.patch_namespaced_custom_object("data.fluid.io", "v1alpha1", namespace, "datasets", name,
                                               {"metadata": {"finalizers": [DATASET_FINALIZER, OURS]}})
@@ -137,6 +157,14 @@ def test_force_removes_fluid_finalizers_of_stalled_controllers(cluster, fluid, k
     assert not again.failed and again["removed_finalizers"] == [] and again["changed"] is False, again
     assert k8s.get("datasets", namespace, name) is None
 
+    # the datasets role (what playbooks/teardown.yml runs) with datasets_force_cleanup: the alluxio_runtime role
+    # forces the runtime, then the Datasets' task the Dataset
+    run = ansible_playbook(ROLE_PLAY, "-v", "-e", role_vars(tmp_path, namespace, "absent", datasets_force_cleanup=True))
+    assert run.rc == 0, run
+    assert k8s.get("alluxioruntimes", namespace, "byrole") is None and k8s.get("datasets", namespace, "byrole") is None
+    assert '"finalizer": "%s"' % RUNTIME_FINALIZER in run.stdout and '"finalizer": "%s"' % DATASET_FINALIZER \
+        in run.stdout, run
+
 
 def test_force_never_touches_a_healthy_controllers_objects(cluster, fluid, k8s, namespace, controllers_resumed):
     name = "healthy"
@@ -176,7 +204,7 @@ def test_force_never_touches_a_healthy_controllers_objects(cluster, fluid, k8s, 
     assert k8s.get("datasets", namespace, name) is None
 
 
-def test_force_is_refused_without_state_absent(cluster, fluid, k8s, namespace):
+def test_force_is_refused_without_state_absent(cluster, fluid, k8s, namespace, ansible_playbook, tmp_path):
     r = run_module(cluster, "dataset", {"name": "x", "namespace": namespace, "force": True,
                                         "mounts": fixture_mounts(cluster, ("hbase",))})
     assert r.failed and "force: applies to state: absent only" in r["msg"] and "set state: absent" in r["msg"], r
@@ -184,3 +212,6 @@ def test_force_is_refused_without_state_absent(cluster, fluid, k8s, namespace):
                                         "state": "absent", "force": True, "wait": False})
     assert r.failed and "force:" in r["msg"] and "wait: true" in r["msg"], r
     assert k8s.get("datasets", namespace, "x") is None
+    run = ansible_playbook(ROLE_PLAY, "-e", role_vars(tmp_path, namespace, "present", datasets_force_cleanup=True))
+    assert run.rc != 0 and "datasets_force_cleanup: applies to datasets_state: absent only" in run.stdout, run
+    assert k8s.get("datasets", namespace, "byrole") is None

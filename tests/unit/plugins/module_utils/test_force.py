@@ -76,13 +76,43 @@ def test_without_a_holder_the_deployment_decides(the_lease, the_deployment, stat
 
 def test_a_lease_that_cannot_be_read_is_unknown_and_says_what_to_grant():
     class Forbidden(FakeCluster):
-        def get(self, kind, namespace, name):
+        def list(self, kind, namespace, **kw):
             if kind == "Lease":
                 raise ApiError("leases.coordination.k8s.io is forbidden", status=403)
-            return FakeCluster.get(self, kind, namespace, name)
+            return FakeCluster.list(self, kind, namespace, **kw)
     v = leader.verdict(Forbidden(), "AlluxioRuntime", NOW)
     assert v.state == leader.UNKNOWN and not v.forceable
-    assert "grant get on leases.coordination.k8s.io" in v.why
+    assert "grant list on leases.coordination.k8s.io" in v.why
+
+
+def test_the_lease_is_found_in_the_namespace_fluid_was_installed_in():
+    c = FakeCluster()
+    other = lease("alluxio.data.fluid.io", 1)
+    other["metadata"]["namespace"] = "fluid"
+    c.put(other)
+    v = leader.verdict(c, "AlluxioRuntime", NOW)
+    assert v.state == leader.RUNNING and "fluid/alluxio.data.fluid.io" in v.why
+
+
+def test_of_two_installations_a_running_controller_counts():
+    c = FakeCluster()
+    c.put(lease("alluxio.data.fluid.io", 900))
+    fresh = lease("alluxio.data.fluid.io", 1)
+    fresh["metadata"]["namespace"] = "fluid-b"
+    c.put(fresh)
+    assert leader.verdict(c, "AlluxioRuntime", NOW).state == leader.RUNNING
+    c.remove("Lease", "fluid-b", "alluxio.data.fluid.io")
+    assert leader.verdict(c, "AlluxioRuntime", NOW).state == leader.STALLED
+
+
+def test_a_released_lease_is_paired_with_the_deployment_of_its_namespace():
+    c = FakeCluster()
+    c.put(lease("dataset.data.fluid.io", 5, holder=""))
+    c.put(deployment("dataset-controller", replicas=1, ready=1))
+    assert leader.verdict(c, "Dataset", NOW).state == leader.UNKNOWN
+    c.put(deployment("dataset-controller", replicas=0))
+    v = leader.verdict(c, "Dataset", NOW)
+    assert v.state == leader.ABSENT and "spec.replicas 0" in v.why
 
 
 def test_every_controller_of_a_fluid_kind_has_its_lease():
