@@ -22,7 +22,7 @@ options:
         renewed for its lease duration plus 10 seconds, or that neither the Lease nor a ready pod of the controller's
         Deployment exists. Both are looked up by name in every namespace, which needs C(list) on
         C(leases.coordination.k8s.io) and C(deployments.apps) cluster-wide; without it the controller counts as
-        running. A controller that runs (or might run) is left to finish the deletion: the task fails as without
+        running. A controller that runs (or might run) is left to finish the deletion, and the task fails as without
         O(force), saying that the controller is healthy and that force was not applied.
       - Never removed, as Fluid itself would not remove them, are the finalizers of an object whose PVC a running pod
         still uses, of a Dataset that other Datasets mount, of a Dataset whose runtime of the same name exists and is

@@ -409,6 +409,20 @@ EXAMPLES = r"""
     name: cifar10
     state: absent
     wait_timeout: 120
+
+# A deletion stuck because Fluid's controller is gone (uninstalled, crash-looping, scaled to 0): after the wait,
+# remove Fluid's finalizers of the runtime, then of the Dataset, only if their controllers are not running.
+- name: Delete cifar10, finishing what a stopped Fluid controller cannot
+  cloudnative.fluid.dataset:
+    name: cifar10
+    state: absent
+    force: true
+    wait_timeout: 60
+  register: deleted
+
+- name: Show what was forced
+  ansible.builtin.debug:
+    msg: "{{ deleted.removed_finalizers | map(attribute='finalizer') | list }}"
 """
 
 RETURN = r"""
