@@ -504,7 +504,7 @@ class Run(object):
         finalizers of the objects still there whose controller is stalled or absent (module_utils.force), waits
         wait_timeout again (at most GONE_TIMEOUT) for them to go, and returns the failure that is left, or None."""
         pending = [u for u in self.units if u.state == "absent" and not u.ready]
-        objects = [(u.kind, self.client.get(u.kind, u.namespace, u.name)) for u in pending]
+        objects = [(u.kind, self.call(u, "read", self.client.get, u.kind, u.namespace, u.name)) for u in pending]
         the_plan = forcing.plan(self.client, [(k, o) for k, o in objects if o is not None])
         removed, errors = forcing.apply(self.client, the_plan)
         self.removed += removed
@@ -535,7 +535,7 @@ class Run(object):
         """force: true in check mode: the finalizers a run would remove now (dry-run patches), reported."""
         objects = []
         for u in self.units:
-            obj = self.client.get(u.kind, u.namespace, u.name) if u.state == "absent" else None
+            obj = self.call(u, "read", self.client.get, u.kind, u.namespace, u.name) if u.state == "absent" else None
             if obj is not None:
                 objects.append((u.kind, obj))
         the_plan = forcing.plan(self.client, objects)

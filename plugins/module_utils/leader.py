@@ -52,7 +52,8 @@ class Verdict(object):
         return self.state in (STALLED, ABSENT)
 
     def text(self):
-        return "Fluid's %s is %s: %s" % (self.controller, self.state, self.why)
+        words = {RUNNING: "is running", STALLED: "is stalled", ABSENT: "is not running", UNKNOWN: "may be running"}
+        return "Fluid's %s %s: %s" % (self.controller, words[self.state], self.why)
 
     def __repr__(self):
         return "Verdict(%r, %r)" % (self.controller, self.state)

@@ -251,3 +251,21 @@ def test_leftovers_name_the_volume_fluid_would_have_deleted():
     the_plan = force.plan(c, [("Dataset", c.get("Dataset", "ns", "d"))], now=NOW)
     removed, _ = force.apply(c, the_plan)
     assert force.leftovers(c, removed) == ["PersistentVolumeClaim ns/d", "PersistentVolume ns-d"]
+
+
+# ---------------------------------------------------------------- the diagnosis of a timed-out deletion
+
+def test_a_stuck_deletion_is_explained_by_its_controllers_lease():
+    from ansible_collections.cloudnative.fluid.plugins.module_utils import diagnose
+    c = stuck(runtime_lease_ago=2)
+    text = diagnose.diagnose(c, "AlluxioRuntime", "ns", "d", want="absent", now=NOW)
+    assert "Fluid's alluxioruntime-controller is running: its Lease fluid-system/alluxio.data.fluid.io" in text
+    assert "its log says why it keeps the finalizer alluxio-runtime-controller-finalizer" in text
+    c.put(lease("alluxio.data.fluid.io", 40))
+    text = diagnose.diagnose(c, "AlluxioRuntime", "ns", "d", want="absent", now=NOW)
+    assert "Fluid's alluxioruntime-controller is stalled: its Lease fluid-system/alluxio.data.fluid.io was last " \
+        "renewed 40 s ago" in text
+    assert "Nobody will remove the finalizer alluxio-runtime-controller-finalizer" in text and "force: true" in text
+    c.remove("Lease", "fluid-system", "alluxio.data.fluid.io")
+    text = diagnose.diagnose(c, "AlluxioRuntime", "ns", "d", want="absent", now=NOW)
+    assert "Fluid's alluxioruntime-controller is not running: neither its Lease" in text
