@@ -154,8 +154,8 @@ def plan(client, objects, now=None):
                 rkind, robj = find_runtime(client, namespace, name)
                 if robj is not None and not deleting(robj):
                     out.refused.append("%s: its %s %s/%s still exists and is not being deleted; delete it first "
-                                       "(cloudnative.fluid.runtime, state: absent, force: true)" % (ref, rkind, namespace,
-                                                                                                   name))
+                                       "(cloudnative.fluid.runtime, state: absent, force: true)"
+                                       % (ref, rkind, namespace, name))
                     continue
                 if robj is not None:
                     got = _object_steps(client, rkind, robj, out, now)
