@@ -181,11 +181,19 @@ def test_the_installer_credential_is_used_for_install_and_teardown_only(applied)
 
 def test_credential_names_are_configurable_and_without_inputs_left_alone(standin, tmp_path):
     names = tmp_path / "names.yml"
+    jts = load("playbooks/vars/awx.yml")["awx_job_templates"]
+    for jt in jts:
+        if jt["playbook"] == "playbooks/status.yml":
+            jt["extra_vars"] = {"status_report_file": "/srv/fluid-reports/fluid-status.html"}
     names.write_text(yaml.safe_dump({
         "awx_installer_credential": {"name": "ops-installer", "credential_type": "x", "inputs": {}},
-        "awx_day_to_day_credential": {"name": "ops-daily", "credential_type": "x", "inputs": {}}}))
+        "awx_day_to_day_credential": {"name": "ops-daily", "credential_type": "x", "inputs": {}},
+        "awx_job_templates": jts}))
     r, calls = run(standin, tmp_path, "-e", "@%s" % names)
     assert r.returncode == 0, r.stdout
+    extra = {jt["name"]: jt["extra_vars"] for jt in by_module(calls, "job_template")}
+    assert extra["Fluid – status"] == {"status_report_file": "/srv/fluid-reports/fluid-status.html"}
+    assert extra["Fluid – install"] is None
     assert by_module(calls, "credential") == []  # no inputs: the credentials must exist, they are not changed
     creds = {jt["name"]: jt["credentials"] for jt in by_module(calls, "job_template")}
     assert creds["Fluid – install"] == ["ops-installer"] and creds["Fluid – status"] == ["ops-daily"]
