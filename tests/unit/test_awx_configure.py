@@ -50,19 +50,23 @@ class Captured(Exception):
 
 def real_spec(name):
     """The argument spec (and AnsibleModule keyword arguments) awx.awx.<name> passes to AnsibleModule."""
+    captured = {}
+
     def capture(self, argument_spec=None, **kwargs):
-        raise Captured(argument_spec, kwargs)
+        captured.update(spec=argument_spec, kwargs=kwargs)
+        raise Captured()
 
     mod = importlib.import_module("ansible_collections.awx.awx.plugins.modules." + name)
     original = basic.AnsibleModule.__init__
     basic.AnsibleModule.__init__ = capture
     try:
         mod.main()
-        raise AssertionError("awx.awx.%s did not create its AnsibleModule" % name)
-    except Captured as e:
-        spec, kwargs = e.args
+    except Captured:
+        pass
     finally:
         basic.AnsibleModule.__init__ = original
+    assert captured, "awx.awx.%s did not create its AnsibleModule" % name
+    spec, kwargs = captured["spec"], captured["kwargs"]
     for option in spec.values():
         option.pop("fallback", None)  # env fallbacks (CONTROLLER_HOST, ...): functions, and not used here
     kwargs = {k: v for k, v in kwargs.items() if k in ("mutually_exclusive", "required_if", "required_one_of",
