@@ -76,7 +76,7 @@ def controllers_resumed(k8s):
     resumed = time.time()
     st = cluster_status()
     for c in CONTROLLERS:
-        if st.get(c) == "Paused":
+        if st.get(c, "").startswith("Paused"):  # "Paused (restarts: N)" after a restart
             driver("resume", c)
     for c in CONTROLLERS:
         # a resumed leader finds it missed its renew deadline and exits; the supervisor starts it again and it
