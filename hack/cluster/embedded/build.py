@@ -85,6 +85,8 @@ class Layout:
 
     def start_version(self):
         wanted = os.environ.get("FLUID_CLUSTER_FLUID_VERSION", "")
+        if wanted == "previous":  # FLUID_PREVIOUS_VERSION, whatever it is (hack/gates.py's upgrade lane)
+            wanted = self.pins["FLUID_PREVIOUS_VERSION"]
         if not wanted:
             try:
                 wanted = open(START_VERSION_FILE).read().strip()
@@ -94,7 +96,7 @@ class Layout:
             wanted = "v" + wanted
         if wanted not in self.fluid_releases:
             sys.exit("FLUID_CLUSTER_FLUID_VERSION=%s: the embedded cluster runs Fluid %s; set it to one of them "
-                     "(hack/versions.env: FLUID_VERSION, FLUID_PREVIOUS_VERSION) or unset it"
+                     "(hack/versions.env: FLUID_VERSION, FLUID_PREVIOUS_VERSION; \"previous\" names the latter) or unset it"
                      % (wanted, " or ".join(sorted(self.fluid_releases))))
         return wanted
 
