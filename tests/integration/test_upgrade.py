@@ -172,9 +172,10 @@ def test_new_controllers_serve_the_old_runtime(ansible_playbook, kube):
     kube.run("delete", "dataload", "-n", "default", "after-upgrade", "--wait=true")
 
 
-def test_second_run_changes_nothing(ansible_playbook, kube, cluster, seen, tmp_path):
-    r = ansible_playbook("playbooks/site.yml", "-e", "fluid_version=" + CURRENT,
-                         "-e", "status_report_file=%s" % (tmp_path / "status.html"),
+def test_second_run_changes_nothing(ansible_playbook, kube, cluster, seen):
+    """site.yml again at the current release: Fluid, the Datasets, the workload, the GPU labels (not the status
+    report, whose page shows what the DataLoad cached)."""
+    r = ansible_playbook("playbooks/site.yml", "--tags", "fluid,datasets,workload,gpu", "-e", "fluid_version=" + CURRENT,
                          "-e", "fluid_chart_ref=" + cluster["fluid-chart-v" + CURRENT], inventory=INVENTORY)
     assert r.rc == 0, r
     assert r.stats.get("changed") == 0, r
