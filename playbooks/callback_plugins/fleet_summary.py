@@ -8,14 +8,6 @@ from __future__ import annotations
 from ansible import constants as C
 from ansible_collections.cloudnative.fluid.plugins.callback.fleet_summary import CallbackModule as _Summary
 
-DOCUMENTATION = r"""
-name: fleet_summary
-type: aggregate
-short_description: cloudnative.fluid.fleet_summary for the collection's playbooks
-description:
-  - Enables M(cloudnative.fluid.fleet_summary) for the playbooks beside it.
-"""
-
 
 class CallbackModule(_Summary):
     CALLBACK_NAME = "fleet_summary"
