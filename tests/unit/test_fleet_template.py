@@ -1,10 +1,12 @@
 """playbooks/templates/fluid-fleet.html.j2 (status.yml's fleet page), rendered by Ansible's Templar."""
 import re
 
-from test_status_templates import Tags, facts, render  # noqa: F401  (facts: the fixture)
+import test_status_templates as S
+
+facts = S.facts  # the fixture: three Datasets as dataset_info returns them
 
 
-def fleet_vars(facts, **extra):  # noqa: F811
+def fleet_vars(facts, **extra):
     """east read, west failed in the status play, north failed earlier and re-read (unreachable)."""
     variables = {
         "ansible_play_hosts_all": ["east", "west", "north"],
@@ -22,10 +24,11 @@ def fleet_vars(facts, **extra):  # noqa: F811
     return variables
 
 
-def test_fleet_page_lists_read_clusters_and_the_unreadable_with_why(facts):  # noqa: F811
-    html = render("fluid-fleet.html.j2", [], **fleet_vars(facts))
-    page = Tags()
+def test_fleet_page_lists_read_clusters_and_the_unreadable_with_why(facts):
+    html = S.render("fluid-fleet.html.j2", [], **fleet_vars(facts))
+    page = S.Tags()
     page.feed(html)
+    assert "script" not in page.tags  # the pod's <script> message from the facts stays text
     east = re.search(r'<section class="cluster" data-cluster="east">(.*?)</section>', html, re.S).group(1)
     assert 'data-dataset="a/cifar10"' in east and 'data-dataset="b/spark"' in east
     assert 'href="fluid-status-east.html"' in east
@@ -37,10 +40,10 @@ def test_fleet_page_lists_read_clusters_and_the_unreadable_with_why(facts):  # n
     assert "3 clusters" in html and "1 read" in html and "2 could not be read" in html
 
 
-def test_cluster_failed_earlier_but_readable_shows_its_datasets(facts):  # noqa: F811
+def test_cluster_failed_earlier_but_readable_shows_its_datasets(facts):
     v = fleet_vars(facts)
     v["status_fleet_reread"] = {"results": [{"status_host": "north", "datasets": facts[2:], "failed": False}]}
-    html = render("fluid-fleet.html.j2", [], **v)
+    html = S.render("fluid-fleet.html.j2", [], **v)
     north = re.search(r'<section class="cluster" data-cluster="north">(.*?)</section>', html, re.S).group(1)
     assert 'data-failed="true"' in north and 'data-dataset="c/fresh"' in north
     assert "fluid-status-north.html" not in north  # no page of its own was written
