@@ -46,7 +46,11 @@ LANES = {
                 "test_dataset_info_module.py", "test_status_report.py", "test_runtime_kinds.py",
                 "test_thinruntime_profile_module.py", "test_kubelet_info_module.py", "test_databackup_module.py",
                 "test_datamigrate_module.py"],
+    "fleet": ["test_fleet.py"],
 }
+# Lanes that start once another gate ended (passed or not), so that fewer clusters run at once on two
+# cores: the fleet lane brings up two more clusters beside its own, after molecule's cluster is gone.
+LANE_AFTER = {"fleet": "molecule"}
 # A lane that runs longer than this is stopped and fails (CI stops everything at 90 minutes).
 LANE_TIMEOUT = 50 * 60
 
@@ -180,6 +184,9 @@ def plan(what):
     molecule.cleanup = [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "down"]
     if what == "integration":
         return [build] + lanes
+    for lane in lanes:
+        if lane.name[len("integration-"):] in LANE_AFTER:
+            lane.after, lane.after_any = lane.after + [LANE_AFTER[lane.name[len("integration-"):]]], True
     return [build] + static + lanes + [molecule]
 
 
