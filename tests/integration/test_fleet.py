@@ -8,6 +8,7 @@ north as not readable, with why.
 """
 import html
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -83,7 +84,8 @@ def cut_north(work):
 def test_site_yml_goes_on_when_one_cluster_is_cut(fleet, tmp_path):
     inv = fleet_module().write_inventory({n: w for n, (w, _) in fleet.items()}, str(tmp_path / "inventory"))
     report = tmp_path / "fluid-status.html"
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_SHOW_CUSTOM_STATS="1")
     env.pop("KUBECONFIG", None)
     out, err = open(tmp_path / "stdout", "w+"), open(tmp_path / "stderr", "w+")
     t0 = time.time()
@@ -140,3 +142,14 @@ def test_site_yml_goes_on_when_one_cluster_is_cut(fleet, tmp_path):
     assert re.search(r"refused|reach|connect", html.unescape(row.group(1)), re.I), row.group(1)
     assert not (tmp_path / "fluid-status-north.html").exists()
     assert 'data-cluster="north">' not in page.split('id="unreadable"')[0]
+
+    # the job's artifacts (set_stats, as AWX keeps them): the good clusters' Datasets, keyed by cluster
+    run = re.search(r"^\s*RUN: (\{.*\})\s*$", stdout, re.M)
+    assert run, "no custom stats in the output: %s" % stdout[-2000:]
+    artifacts = json.loads(run.group(1))["fluid_status"]
+    assert artifacts["report_file"] == str(report)
+    assert sorted(artifacts["clusters"]) == ["east", "west"], artifacts
+    for name in ("east", "west"):
+        cl = artifacts["clusters"][name]
+        assert cl["report_file"] == str(tmp_path / ("fluid-status-%s.html" % name))
+        assert [(d["namespace"], d["name"], d["phase"]) for d in cl["datasets"]] == [("default", "cifar10", "Bound")]
