@@ -46,8 +46,12 @@ LANES = {
                 "test_dataset_info_module.py", "test_status_report.py", "test_runtime_kinds.py",
                 "test_thinruntime_profile_module.py", "test_kubelet_info_module.py", "test_databackup_module.py",
                 "test_datamigrate_module.py"],
+    "fleet": ["test_fleet.py"],
     "upgrade": ["test_upgrade.py"],
 }
+# Lanes that start once another gate ended (passed or not), so that fewer clusters run at once on two
+# cores: the fleet lane brings up two more clusters beside its own, after molecule's cluster is gone.
+LANE_AFTER = {"fleet": "molecule"}
 # The environment of a lane's cluster and tests beyond its work folder: the upgrade lane's cluster
 # starts on the Fluid release before FLUID_VERSION (hack/versions.env: FLUID_PREVIOUS_VERSION)
 LANE_ENV = {"upgrade": {"FLUID_CLUSTER_FLUID_VERSION": "previous"}}
@@ -186,6 +190,9 @@ def plan(what):
     molecule.cleanup = [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "down"]
     if what == "integration":
         return [build] + lanes
+    for lane in lanes:
+        if lane.name[len("integration-"):] in LANE_AFTER:
+            lane.after, lane.after_any = lane.after + [LANE_AFTER[lane.name[len("integration-"):]]], True
     return [build] + static + lanes + [molecule]
 
 
