@@ -7,8 +7,8 @@
 COLLECTIONS_PATH := $(ROOT)/.cache/collections
 COLLECTION_LINK := $(COLLECTIONS_PATH)/ansible_collections/cloudnative/fluid
 # ansible-test needs a real directory named ansible_collections/cloudnative/fluid: the collection
-# exactly as `ansible-galaxy collection build` ships it (galaxy.yml's build_ignore applies),
-# unpacked fresh on every run, with its own empty git repository so ansible-test does not take
+# exactly as users get it, the tarball of `ansible-galaxy collection build` (galaxy.yml's
+# build_ignore applies) installed by `ansible-galaxy collection install`, fresh on every run, with its own empty git repository so ansible-test does not take
 # the outer one (which ignores .cache).
 SANITY_ROOT := $(ROOT)/.cache/sanity/ansible_collections
 SANITY_DIR := $(SANITY_ROOT)/cloudnative/fluid
@@ -54,9 +54,10 @@ sanity: venv
 	if [ ! -s $(GET_PIP_CACHE) ] || grep -q "written by cloudnative.fluid" $(GET_PIP_CACHE); then \
 	  mkdir -p $(dir $(GET_PIP_CACHE)); \
 	  printf '%s\n' "$$GET_PIP_STANDIN" > $(GET_PIP_CACHE); fi; \
-	rm -rf $(SANITY_DIR) $(SANITY_BUILD); mkdir -p $(SANITY_DIR) $(SANITY_BUILD) $(SANITY_ROOT)/kubernetes; \
+	rm -rf $(SANITY_DIR) $(SANITY_BUILD); mkdir -p $(SANITY_BUILD) $(SANITY_ROOT)/kubernetes; \
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(SANITY_BUILD) $(ROOT) >/dev/null; \
-	tar -xzf $(SANITY_BUILD)/cloudnative-fluid-*.tar.gz -C $(SANITY_DIR); \
+	$(VENV)/bin/ansible-galaxy collection install --no-deps --force -p $(dir $(SANITY_ROOT)) \
+	  $(SANITY_BUILD)/cloudnative-fluid-*.tar.gz >/dev/null; \
 	k8s_core=$$($(VENV)/bin/python -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])'); \
 	ln -sfn "$$k8s_core" $(SANITY_ROOT)/kubernetes/core; \
 	cd $(SANITY_DIR); \

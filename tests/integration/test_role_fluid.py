@@ -202,6 +202,27 @@ def test_second_run_changes_nothing(role):
     assert r.changed == 0, r.tail()
 
 
+def test_crd_changed_by_another_hand_is_applied_again(role, kube):
+    """A re-run skips the CRDs' apply only while they are what the role applied: a spec changed by another
+    writer (its generation rises) is put back."""
+    name = "datasets.data.fluid.io"
+    before = kube.get("crd", name)
+    kube.run("patch", "crd", name, "--type=json",
+             "-p", '[{"op": "replace", "path": "/spec/names/categories", "value": ["fluid", "edited"]}]')
+    assert kube.get("crd", name)["metadata"]["generation"] > before["metadata"]["generation"]
+    r = role()
+    assert r.rc == 0, r.tail()
+    after = kube.get("crd", name)
+    assert after["spec"]["names"]["categories"] == ["fluid"]
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    # recorded again: the next run skips the apply and changes nothing
+    applied = after["metadata"]["annotations"]["crds.cloudnative.fluid/applied"]
+    assert applied.endswith("/%d" % after["metadata"]["generation"]), applied
+    r = role()
+    assert r.rc == 0, r.tail()
+    assert r.changed == 0, r.tail()
+
+
 def test_check_mode_changes_nothing_on_install(role, cluster):
     before = helm_release(cluster)
     r = role(check=True, fluid_helm_values={"runtime": {"syncRetryDuration": "25s"}})
