@@ -79,13 +79,15 @@ FLUID_CLUSTER_WORKDIR_BENCH ?= $(ROOT)/.work-bench
 bench: venv collection-link
 	cd $(ROOT) && FLUID_CLUSTER_WORKDIR=$(FLUID_CLUSTER_WORKDIR_BENCH) $(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
-# Execution environment build context for AWX (building the image needs podman or docker).
+# Execution environment build context for AWX (building the image needs podman or docker), from
+# execution-environment.yml with this work tree's collection (a tarball built here) instead of
+# Galaxy's release (hack/ee_local.py).
 EE_CONTEXT ?= context
 ee: venv
 	rm -rf .cache/ee $(EE_CONTEXT) && mkdir -p .cache/ee
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .cache/ee $(ROOT) >/dev/null
-	mv .cache/ee/cloudnative-fluid-*.tar.gz .cache/ee/cloudnative-fluid.tar.gz
-	$(VENV)/bin/ansible-builder create -f execution-environment.yml --context $(EE_CONTEXT) -v 2
+	$(VENV)/bin/python hack/ee_local.py .cache/ee/cloudnative-fluid-*.tar.gz .cache/ee/execution-environment.yml
+	$(VENV)/bin/ansible-builder create -f .cache/ee/execution-environment.yml --context $(EE_CONTEXT) -v 2
 	@echo "$(EE_CONTEXT)/ is ready: 'ansible-builder build -t cloudnative-fluid-ee' needs a container engine (none here)"
 
 # The execution environment's build context, made in a temporary folder and checked (tests/ee).

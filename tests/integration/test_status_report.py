@@ -4,6 +4,7 @@ The playbook prints a table per Dataset and writes fluid-status.html. Debian's h
 then renders the page: the DOM it built (--dump-dom) must show the numbers the API holds, and it
 takes a screenshot (kept next to the report for people to look at).
 """
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from observe_env import ensure_fluid, ROOT, Env, api_snapshot, parse_bytes, run_module, run_playbook
+from observe_env import ensure_fluid, ROOT, Env, ansible_env, api_snapshot, parse_bytes, run_module, run_playbook, stable
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "status.yml")
@@ -238,3 +239,50 @@ def test_browser_screenshot(report):
     keep = os.environ.get("FLUID_STATUS_SCREENSHOT")
     if keep:
         shutil.copy(shot, keep)
+
+
+def test_status_by_collection_name_keeps_a_summary_as_the_jobs_artifacts(env, kube, cluster, tmp_path):
+    """cloudnative.fluid.status from the collection installed from its tarball (as in an execution environment),
+    run from an empty folder: its templates are found, the set_stats summary (AWX's job artifacts) holds each
+    Dataset as the API has it, and the HTML goes where status_report_file says."""
+    bin_dir = os.path.join(ROOT, ".venv", "bin")
+    r = subprocess.run([os.path.join(bin_dir, "ansible-galaxy"), "collection", "build", "--force", "--output-path",
+                        str(tmp_path), ROOT], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    tarball = [f for f in os.listdir(str(tmp_path)) if f.endswith(".tar.gz")][0]
+    r = subprocess.run([os.path.join(bin_dir, "ansible-galaxy"), "collection", "install", "--force", "--no-deps",
+                        "--offline", "-p", str(tmp_path / "collections"), str(tmp_path / tarball)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir, keep = tmp_path / "job", tmp_path / "kept"
+    run_dir.mkdir()
+    keep.mkdir()
+    html = str(keep / "fluid.html")
+    e = dict(ansible_env(), ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"),
+             ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_SHOW_CUSTOM_STATS="True")
+    cmd = [os.path.join(bin_dir, "ansible-playbook"), "-i", os.path.join(ROOT, "tests", "integration", "observe_inventory.yml"),
+           "cloudnative.fluid.status", "-e", json.dumps({"k8s_kubeconfig": cluster["kubeconfig"],
+                                                          "status_report_file": html})]
+
+    def status():
+        p = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=str(run_dir), timeout=600)
+        assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]
+        return json.loads(p.stdout)
+
+    out, snap = stable(kube, [env.ns_a, env.ns_b], status)
+    assert str(tmp_path / "collections") in json.dumps(out["plays"][0]["play"]["path"])
+    artifacts = out["global_custom_stats"]["fluid_status"]
+    assert artifacts["report_file"] == html and os.path.getsize(html) > 0
+    assert os.listdir(str(run_dir)) == []  # nothing left in the job's folder
+    got = {"%s/%s" % (d["namespace"], d["name"]): d for d in artifacts["datasets"]}
+    for key in ("%s/cifar10" % env.ns_a, "%s/spark" % env.ns_b):
+        st = snap[key]["dataset"]["status"]
+        d = got[key]
+        assert (d["phase"], d["runtime"]) == ("Bound", "AlluxioRuntime/" + key.split("/")[1])
+        assert (d["cached"], d["cache_capacity"], d["data"]) == (
+            st["cacheStates"]["cached"], st["cacheStates"]["cacheCapacity"], st["ufsTotal"])
+        assert d["cached_bytes"] == parse_bytes(st["cacheStates"]["cached"])
+        assert d["cache_nodes"] == snap[key]["cache_nodes"]
+        assert d["pods"] == len(snap[key]["pods"])
+    assert got["%s/cifar10" % env.ns_a]["workers_ready"] == "1/2"
+    assert key.split("/")[1] in open(html).read()

@@ -187,3 +187,24 @@ def test_html_lists_operations_and_escapes_their_messages(facts):
     assert 'data-unreadable="DataBackup"' in html
     none = render("fluid-status.html.j2", facts[1:2])
     assert 'id="no-operations"' in none
+
+
+def test_job_artifacts_summarise_each_dataset(facts):
+    """status.yml's set_stats data (AWX keeps it as the job's artifacts): one entry per Dataset."""
+    got = json.loads(render("status-artifacts.json.j2", facts))
+    assert [(d["namespace"], d["name"]) for d in got] == [("a", "cifar10"), ("b", "spark"), ("c", "fresh")]
+    a = got[0]
+    assert a["phase"] == "Bound" and a["runtime"] == "AlluxioRuntime/cifar10" and a["workers_ready"] == "1/2"
+    assert (a["cache_capacity"], a["cache_capacity_bytes"]) == ("24.00GiB", 24 * 2 ** 30)
+    assert (a["cached"], a["cached_bytes"], a["cached_percent"]) == ("33.75KiB", 34560, 13.6)
+    assert (a["data"], a["files"]) == ("247.87KiB", 15)
+    assert a["cache_nodes"] == ["n194b", "n196"] and a["pods"] == 2 and a["pods_pending"] == 1
+    assert got[1]["cached_bytes"] == 0 and got[1]["pods"] == 0
+    # no status, no runtime, nodes and pods not readable: nulls, not errors
+    fresh = got[2]
+    assert fresh["runtime"] is None and fresh["workers_ready"] is None and fresh["cache_nodes"] is None
+    assert fresh["pods"] is None and fresh["pvc"] is None
+
+
+def test_job_artifacts_without_datasets():
+    assert json.loads(render("status-artifacts.json.j2", [])) == []
