@@ -39,15 +39,15 @@ LANES = {
     "restart": ["test_faults.py::test_dataset_wait_survives_apiserver_restarts", "test_role_datasets.py",
                 "test_role_dataflow.py",
                 "test_secrets.py", "test_node_labels_module.py"],
-    "faults": ["test_faults.py", "test_bad_inputs.py", "test_least_privilege.py", "test_role_gpu_node_labels.py",
-               "test_dataprocess_module.py"],
+    "faults": ["test_faults.py", "test_bad_inputs.py", "test_least_privilege.py", "test_role_gpu_node_labels.py"],
     "fluid": ["test_role_fluid.py", "test_cluster.py", "test_embedded_fluid.py"],
     "modules": ["test_dataset_module.py", "test_runtime_module.py", "test_dataload_module.py",
                 "test_dataset_info_module.py", "test_status_report.py", "test_runtime_kinds.py",
                 "test_thinruntime_profile_module.py", "test_kubelet_info_module.py", "test_databackup_module.py",
                 "test_datamigrate_module.py"],
     "fleet": ["test_fleet.py"],
-    "upgrade": ["test_upgrade.py"],
+    # after the upgrade the lane's cluster runs FLUID_VERSION's controllers like every other lane's
+    "upgrade": ["test_upgrade.py", "test_dataprocess_module.py"],
 }
 # Lanes that start once another gate ended (passed or not), so that fewer clusters run at once on two
 # cores: the fleet lane brings up two more clusters beside its own, after molecule's cluster is gone.
