@@ -14,7 +14,7 @@ CLUSTER := $(PY) $(ROOT)/hack/cluster/cluster.py
 
 include $(ROOT)/mk/collection.mk
 
-.PHONY: ee ee-test help cluster-build cluster-up cluster-down cluster-status tools-mod test check demo integration molecule bench
+.PHONY: ee ee-test help cluster-build cluster-up cluster-down cluster-status tools-mod test check demo demo-fleet demo-fleet-down integration molecule bench
 PYTEST := $(VENV)/bin/python -m pytest
 
 help:
@@ -22,6 +22,8 @@ help:
 	@echo "make demo DEMO_KUBECONFIG=~/.kube/config   the demo on that cluster (inventories/example)"
 	@echo "make test            every quality gate, on clusters of its own (.work-test/)"
 	@echo "make check           unit, sanity, lint: the quick loop"
+	@echo "make demo-fleet      the demo on three embedded clusters at once (FLEET_DIR: .work-fleet/east, west, north)"
+	@echo "make demo-fleet-down bring the fleet's clusters down"
 	@echo "make cluster-up|cluster-down|cluster-status|cluster-build"
 
 tools-mod:            ## regenerate the wrapper go.mod files from hack/versions.env
@@ -72,6 +74,22 @@ else
 	cd $(ROOT) && env -u KUBECONFIG ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
 	  -i inventories/local playbooks/site.yml
 endif
+
+# The demo on several clusters at once: one embedded cluster per name in FLEET_NAMES (own folder
+# $(FLEET_DIR)/<name>, own ports), an inventory with one host per cluster ($(FLEET_DIR)/inventory),
+# then site.yml and status.yml on all of them in parallel; the pages go to $(FLEET_DIR).
+FLEET_DIR ?= .work-fleet
+FLEET_NAMES ?= east west north
+FLEET := env -u KUBECONFIG FLUID_FLEET_WORKDIR=$(FLEET_DIR) $(PY) $(ROOT)/hack/cluster/fleet.py
+demo-fleet: venv collection-link
+	cd $(ROOT) && $(FLEET) up $(FLEET_NAMES)
+	cd $(ROOT) && env -u KUBECONFIG ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
+	  -i $(FLEET_DIR)/inventory playbooks/site.yml -e status_report_file=$(abspath $(FLEET_DIR))/fluid-status.html
+	cd $(ROOT) && env -u KUBECONFIG ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(VENV)/bin/ansible-playbook \
+	  -i $(FLEET_DIR)/inventory playbooks/status.yml -e status_report_file=$(abspath $(FLEET_DIR))/fluid-status.html
+
+demo-fleet-down:
+	cd $(ROOT) && $(FLEET) down
 
 # Benchmarks on a cluster of their own (.work-bench, 1000 extra KWOK nodes), brought up
 # and down by bench/run.py; writes bench/RESULTS.md. BENCH_ARGS: e.g. --runs 3 --only wait,labels

@@ -14,6 +14,8 @@ Sections (--only picks some; raw data goes to bench/out/, which git ignores):
           created -> last Bound).
   site    cluster warm start (down, up: a fresh seed cluster), then playbooks/site.yml's first run
           on it and its idempotent re-run.
+  fleet   three embedded clusters side by side (hack/cluster/fleet.py): site.yml's first run on all
+          three, then idempotent re-runs on one of them and on all three in one run (one inventory).
 
     FLUID_CLUSTER_WORKDIR=.work-bench python bench/run.py [--runs 5] [--only wait,labels] [--keep-cluster]
 
@@ -527,6 +529,59 @@ def section_site(cl, args, results):
     results["site"] = {"first": first, "rerun": again}
 
 
+FLEET_NAMES = ("east", "west", "north")
+FLEET_TOOL = os.path.join(ROOT, "hack", "cluster", "fleet.py")
+
+
+def fleet_site_run(inventory):
+    """site.yml on every host of INVENTORY: wall seconds and each host's recap."""
+    t0 = time.monotonic()
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, "playbooks/site.yml",
+                           "-e", "status_report_file=%s" % os.path.join(OUT, "fleet-status.html")],
+                          capture_output=True, text=True, env=hook.ansible_env(ANSIBLE_STDOUT_CALLBACK="default"),
+                          cwd=ROOT, timeout=3600)
+    wall = time.monotonic() - t0
+    with open(os.path.join(OUT, "fleet-site-%d.log" % int(time.time())), "w") as fh:
+        fh.write(proc.stdout + proc.stderr)
+    recap = {m.group(1): {k: int(v) for k, v in (kv.split("=") for kv in m.group(2).split())}
+             for m in re.finditer(r"^(\S+)\s+:\s+(ok=.*)$", proc.stdout, re.M)}
+    if proc.returncode or not recap:
+        raise RuntimeError("site.yml on %s failed (rc %s): %s" % (inventory, proc.returncode, proc.stdout[-3000:]))
+    return {"wall_seconds": wall, "hosts": len(recap), "changed": sum(r["changed"] for r in recap.values())}
+
+
+def section_fleet(cl, args, results):
+    """Three clusters of their own (FLUID_FLEET_WORKDIR=.work-bench-fleet), brought up and down here."""
+    env = dict(os.environ, FLUID_FLEET_WORKDIR=os.path.relpath(os.path.join(ROOT, ".work-bench-fleet"), ROOT))
+    env.pop("FLUID_CLUSTER_WORKDIR", None)
+    fleet_dir = os.path.join(ROOT, env["FLUID_FLEET_WORKDIR"])
+    try:
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, FLEET_TOOL, "up"] + list(FLEET_NAMES), env=env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        up = time.monotonic() - t0
+        three = os.path.join(fleet_dir, "inventory")
+        one = os.path.join(fleet_dir, "inventory-one")
+        sys.path.insert(0, os.path.dirname(FLEET_TOOL))
+        import fleet as F  # pylint: disable=import-outside-toplevel
+        F.FLEET = fleet_dir
+        F.write_inventory({FLEET_NAMES[0]: os.path.join(fleet_dir, FLEET_NAMES[0])}, one)
+        first = fleet_site_run(three)
+        log("fleet: up %.0f s; site.yml first run on 3 clusters %.1f s" % (up, first["wall_seconds"]))
+        runs_one, runs_three = [], []
+        for _ in range(max(1, min(args.runs, 3))):
+            runs_one.append(fleet_site_run(one))
+            runs_three.append(fleet_site_run(three))
+        one_s = S.median_of([r["wall_seconds"] for r in runs_one])
+        three_s = S.median_of([r["wall_seconds"] for r in runs_three])
+        log("fleet: re-run on 1 cluster %.1f s, on 3 clusters %.1f s (x%.2f)" % (one_s, three_s, three_s / one_s))
+        results["fleet"] = {"up_seconds": up, "first": first, "rerun_one": runs_one, "rerun_three": runs_three,
+                            "one_seconds": one_s, "three_seconds": three_s, "ratio": three_s / one_s}
+    finally:
+        subprocess.run([sys.executable, FLEET_TOOL, "down"], env=env, cwd=ROOT, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 # ------------------------------------------------------------------------------------------- report
 
 def versions(cl):
@@ -695,8 +750,24 @@ def write_results(results, path):
               "Embedded cluster warm start (binaries cached): `cluster.py down` %s, then `cluster.py up` %s to Ready "
               "with %s nodes (the seed's)." % (S.fmt(wm.get("down_seconds")), S.fmt(wm.get("up_seconds")), wm.get("nodes", "-")), ""]
         goals.append(S.goal(st["rerun"]["changed"] == 0, "(4) site.yml re-run reports %d changed (goal 0)" % st["rerun"]["changed"]))
+        goals.append(S.goal(st["rerun"]["wall_seconds"] <= 15, "(4) site.yml re-run takes %s (goal <= 15 s)"
+                            % S.fmt(st["rerun"]["wall_seconds"])))
+    if "fleet" in results:
+        fl = results["fleet"]
+        L += ["## 5. Three clusters from one inventory", "",
+              "Three more embedded clusters side by side (`hack/cluster/fleet.py up east west north`, %s), site.yml's "
+              "first run on all three, then its idempotent re-run on one of them and on all three in one run "
+              "(median of %d each, alternating)." % (S.fmt(fl["up_seconds"]), len(fl["rerun_one"])), "",
+              S.table(["run", "wall", "changed"], [
+                  ["first run, 3 clusters", S.fmt(fl["first"]["wall_seconds"]), fl["first"]["changed"]],
+                  ["re-run, 1 cluster", S.fmt(fl["one_seconds"]), sum(r["changed"] for r in fl["rerun_one"])],
+                  ["re-run, 3 clusters", S.fmt(fl["three_seconds"]), sum(r["changed"] for r in fl["rerun_three"])]]), "",
+              "Three clusters take %s the time of one." % S.fmt_ratio(fl["ratio"]), ""]
+        goals.append(S.goal(fl["ratio"] <= 1.5, "(5) site.yml re-run on 3 clusters in one run takes %s one cluster's "
+                            "(goal <= 1.5x)" % S.fmt_ratio(fl["ratio"])))
     for key, text in (("wait_1", "(1) 1 dataset"), ("wait_50", "(1) 50 datasets"), ("labels", "(2) node labelling"),
-                      ("scale", "(3) many Datasets in one playbook"), ("site", "(4) site.yml re-run")):
+                      ("scale", "(3) many Datasets in one playbook"), ("site", "(4) site.yml re-run"),
+                      ("fleet", "(5) three clusters")):
         if not results.get(key):
             goals.append(S.goal(None, text + " (see below)"))
     for name, err in (results.get("failed_sections") or {}).items():
@@ -708,7 +779,8 @@ def write_results(results, path):
         fh.write("\n".join(L))
 
 
-SECTIONS = {"wait": ("wait_1", "wait_50"), "labels": ("labels",), "scale": ("scale",), "site": ("site",)}
+SECTIONS = {"wait": ("wait_1", "wait_50"), "labels": ("labels",), "scale": ("scale",), "site": ("site",),
+            "fleet": ("fleet",)}
 
 
 def merge_raw(paths):
@@ -748,7 +820,7 @@ def main(argv=None):
     ap.add_argument("--parallel", type=int, default=10, help="node_labels parallel")
     ap.add_argument("--scale-timeout", type=int, default=900, help="wait_timeout of the scale playbook's runtime task")
     ap.add_argument("--settle", type=float, default=6.0, help="seconds between starting the contenders and the runtimes")
-    ap.add_argument("--only", default="wait,labels,scale,site")
+    ap.add_argument("--only", default="wait,labels,scale,site,fleet")
     ap.add_argument("--keep-cluster", action="store_true", help="leave the cluster up at the end")
     ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--notes", help="a JSON file with a list of explanations to add under 'Why'")
@@ -781,7 +853,8 @@ def main(argv=None):
     log("versions: %s; %d nodes (%d GPU)" % (results["meta"]["versions"], results["meta"]["nodes"], results["meta"]["gpu_nodes"]))
     raw = os.path.join(OUT, "results-%s.json" % time.strftime("%Y%m%dT%H%M%S"))
     try:
-        for name, fn in (("wait", section_wait), ("labels", section_labels), ("scale", section_scale), ("site", section_site)):
+        for name, fn in (("wait", section_wait), ("labels", section_labels), ("scale", section_scale), ("site", section_site),
+                         ("fleet", section_fleet)):
             if name in only:
                 t0 = time.monotonic()
                 log("section %s" % name)

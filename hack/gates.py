@@ -39,14 +39,22 @@ LANES = {
     "restart": ["test_faults.py::test_dataset_wait_survives_apiserver_restarts", "test_role_datasets.py",
                 "test_role_dataflow.py",
                 "test_secrets.py", "test_node_labels_module.py"],
-    "faults": ["test_faults.py", "test_bad_inputs.py", "test_least_privilege.py", "test_role_gpu_node_labels.py",
-               "test_dataprocess_module.py"],
+    "faults": ["test_faults.py", "test_bad_inputs.py", "test_least_privilege.py", "test_role_gpu_node_labels.py"],
     "fluid": ["test_role_fluid.py", "test_cluster.py", "test_embedded_fluid.py", "test_force_cleanup.py"],
     "modules": ["test_dataset_module.py", "test_runtime_module.py", "test_dataload_module.py",
                 "test_dataset_info_module.py", "test_status_report.py", "test_runtime_kinds.py",
                 "test_thinruntime_profile_module.py", "test_kubelet_info_module.py", "test_databackup_module.py",
                 "test_datamigrate_module.py"],
+    "fleet": ["test_fleet.py"],
+    # after the upgrade the lane's cluster runs FLUID_VERSION's controllers like every other lane's
+    "upgrade": ["test_upgrade.py", "test_dataprocess_module.py"],
 }
+# Lanes that start once another gate ended (passed or not), so that fewer clusters run at once on two
+# cores: the fleet lane brings up two more clusters beside its own, after molecule's cluster is gone.
+LANE_AFTER = {"fleet": "molecule"}
+# The environment of a lane's cluster and tests beyond its work folder: the upgrade lane's cluster
+# starts on the Fluid release before FLUID_VERSION (hack/versions.env: FLUID_PREVIOUS_VERSION)
+LANE_ENV = {"upgrade": {"FLUID_CLUSTER_FLUID_VERSION": "previous"}}
 # A lane that runs longer than this is stopped and fails (CI stops everything at 90 minutes).
 LANE_TIMEOUT = 50 * 60
 
@@ -121,7 +129,7 @@ def lane_args(name):
 
 def lane_gate(name, after):
     work = os.path.join(WORK, name)
-    env = clean_env(FLUID_CLUSTER_WORKDIR=work)
+    env = clean_env(FLUID_CLUSTER_WORKDIR=work, **LANE_ENV.get(name, {}))
     py = os.path.join(VENV_BIN, "python")
     junit = os.path.join(WORK, "junit-%s.xml" % name)
     pytest = [py, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--durations=10"]
@@ -172,7 +180,9 @@ def plan(what):
     # one after the other, beside the cluster build and the lanes
     for a, b in zip(static, static[1:]):
         b.after, b.after_any = [a.name], True  # after, whatever its outcome: they do not depend on each other
-    build = Gate("cluster-build", [[sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "build"]])
+    # FLUID_VERSION's binaries and those of the release before it (the upgrade lane starts on it)
+    build = Gate("cluster-build", [[sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "build"]],
+                 clean_env(FLUID_CLUSTER_FLUID_VERSION="previous"))
     lanes = [lane_gate(name, after=[build.name]) for name in LANES]
     molecule = make("molecule", FLUID_CLUSTER_WORKDIR=os.path.relpath(os.path.join(WORK, "molecule"), ROOT))
     molecule.after = [build.name]
@@ -180,6 +190,9 @@ def plan(what):
     molecule.cleanup = [sys.executable, os.path.join(ROOT, "hack", "cluster", "cluster.py"), "down"]
     if what == "integration":
         return [build] + lanes
+    for lane in lanes:
+        if lane.name[len("integration-"):] in LANE_AFTER:
+            lane.after, lane.after_any = lane.after + [LANE_AFTER[lane.name[len("integration-"):]]], True
     return [build] + static + lanes + [molecule]
 
 

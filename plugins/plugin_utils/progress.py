@@ -127,7 +127,11 @@ class ProgressAction(NormalAction):
             return super(ProgressAction, self)._execute_module(*args, **kwargs)
         fd, path = tempfile.mkstemp(prefix="cloudnative-fluid-progress-", suffix=".jsonl")
         os.close(fd)
-        tail = Tail(path, getattr(self._task, "resolved_action", None) or self._task.action)
+        prefix = getattr(self._task, "resolved_action", None) or self._task.action
+        task_vars = kwargs.get("task_vars") or {}
+        if len(task_vars.get("ansible_play_hosts_all") or ()) > 1:  # several clusters: say whose line it is
+            prefix = "%s [%s]" % (prefix, task_vars.get("inventory_hostname"))
+        tail = Tail(path, prefix)
         self._progress_path = path
         try:
             tail.start()

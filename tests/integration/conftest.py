@@ -127,18 +127,24 @@ def ansible_playbook(cluster, tmp_path_factory):
     """Run a playbook (path, or YAML text) against the cluster: ansible_playbook(text, *args)."""
     folder = tmp_path_factory.mktemp("playbooks")
 
-    def run(playbook, *args, inventory=None, env=None):
+    def run(playbook, *args, inventory=None, env=None, admin=True):
+        """admin=False: no connection of the cluster's admin at all (no -e k8s_kubeconfig, and neither $KUBECONFIG
+        nor K8S_AUTH_* of this process); the inventory, `args` or `env` give the connection."""
         path = playbook
         if "\n" in playbook:
             path = str(folder / ("pb-%d.yml" % len(os.listdir(folder))))
             with open(path, "w") as fh:
                 fh.write(playbook)
         cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), path]
-        cmd += ["-i", inventory or "localhost,", "-e", "k8s_kubeconfig=%s" % cluster["kubeconfig"]] + list(args)
+        cmd += ["-i", inventory or "localhost,"] + (["-e", "k8s_kubeconfig=%s" % cluster["kubeconfig"]] if admin else [])
+        cmd += list(args)
         if inventory is None:
             cmd += ["-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable]
         e = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1",
                  ANSIBLE_FORCE_COLOR="0", **(env or {}))
+        if not admin:
+            for k in [k for k in e if k == "KUBECONFIG" or (k.startswith("K8S_AUTH_") and k not in (env or {}))]:
+                del e[k]
         return PlaybookRun(subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=ROOT, timeout=1800))
     return run
 

@@ -133,6 +133,10 @@ ROWS = [
     row("role-fluid-bad-version", "role:fluid", {"fluid_version": "1.x", "fluid_namespace": "bad-fluid-" + RUN},
         ["fluid_version: 1.x is not a chart version", "write one such as 1.0.8"], check="fluid-role",
         preflight="Check the role's inputs"),
+    row("role-fluid-context-with-ca-cert", "role:fluid", {"k8s_context": "kwok-fluid", "k8s_ca_cert": "/etc/fluid/ca.crt",
+                                                         "fluid_namespace": "bad-fluid-" + RUN},
+        ["k8s_context=kwok-fluid cannot be combined with k8s_ca_cert", "Put them in the kubeconfig",
+         "or leave k8s_context empty"], check="fluid-role", preflight="Check the role's inputs"),
     # ------------------------------------------------------------------ Fluid's CRDs removed from the cluster
     row("dataset-fluid-not-installed", "dataset", {"name": "d", "namespace": NS, "mounts": [{"mount_point": URL}]},
         ["Fluid is not installed in this cluster: the data.fluid.io CRDs are missing",

@@ -295,9 +295,18 @@ def test_new_version_upgrades_release_and_crds(role, kube, cluster, newer_chart)
     crd = kube.get("crd", "datasets.data.fluid.io")
     assert crd["metadata"]["annotations"].get(UPGRADE_MARK) == UPGRADE_VERSION
     assert kube.get("dataset", "-n", TEST_NS, DATASET), "the upgrade lost the Dataset"
-    # and back: the release downgrades and the CRD loses what only the newer chart had
+    # and back: refused before anything is written, unless allowed
+    rev = helm_release(cluster)["revision"]
     r = role()
+    assert r.rc != 0
+    assert "Refusing to downgrade Fluid (nothing was changed)" in r.out, r.tail()
+    assert "runs chart fluid %s, newer than fluid_version %s" % (UPGRADE_VERSION, CHART_VERSION) in r.out, r.tail()
+    assert helm_release(cluster)["revision"] == rev
+    assert kube.get("crd", "datasets.data.fluid.io")["metadata"]["annotations"].get(UPGRADE_MARK) == UPGRADE_VERSION
+    # allowed: the release downgrades and the CRD loses what only the newer chart had
+    r = role(fluid_allow_downgrade=True)
     assert r.rc == 0, r.tail()
+    assert "downgraded from fluid-%s" % UPGRADE_VERSION in r.out, r.tail()
     assert_installed(kube, cluster)
     crd = kube.get("crd", "datasets.data.fluid.io")
     assert UPGRADE_MARK not in crd["metadata"].get("annotations", {})

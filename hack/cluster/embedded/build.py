@@ -3,10 +3,16 @@
 and go.sum files, the Go version, the pins and BUILD_RECIPE), how they are built (one `go build`
 per Go module, build_groups) and how Fluid's charts are copied out of its Go module
 (prepare_charts, restore_library). `cluster.py build` is `build`; `up` calls it too.
+
+Two Fluid releases can be built, each from a wrapper module of its own (FLUID_RELEASES):
+FLUID_VERSION, always, and FLUID_PREVIOUS_VERSION, when the cluster starts on it
+(FLUID_CLUSTER_FLUID_VERSION=<that version>, to test upgrades). The supervisor runs the binaries
+of the release whose Deployments are installed.
 """
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +22,7 @@ import yaml
 
 from gen_gomod import pins  # the one reader of hack/versions.env
 
-from .paths import CACHE, HERE, ROOT, log
+from .paths import CACHE, HERE, ROOT, RUN, log
 
 
 def go_version():
@@ -31,24 +37,73 @@ def digest(*paths, extra=""):
     return h.hexdigest()[:12]
 
 
+# The Fluid releases the cluster can run: the pin in hack/versions.env -> its wrapper module's folder
+# (hack/cluster/<folder>/go.mod, written by gen_gomod.py)
+FLUID_RELEASES = (("FLUID_VERSION", "fluid"), ("FLUID_PREVIOUS_VERSION", "fluid-previous"))
+# the cluster's file that keeps the release it was created on (`up` writes it, `down` removes it)
+START_VERSION_FILE = os.path.join(RUN, "fluid-start-version")
+
+
+class FluidRelease:
+    """One Fluid release: its wrapper module, cached binaries and charts."""
+
+    def __init__(self, version, folder, gov):
+        self.version, self.moddir = version, os.path.join(HERE, folder)
+        self.bin_dir = os.path.join(CACHE, "bin", "fluid-%s-%s" % (version, digest(
+            os.path.join(self.moddir, "go.mod"), os.path.join(self.moddir, "go.sum"),
+            extra=gov + BUILD_RECIPE + version + json.dumps(FLUID_BINARIES))))
+        self.charts = os.path.join(CACHE, "charts", "fluid-" + version)
+
+    @property
+    def chart(self):
+        return os.path.join(self.charts, "fluid", "fluid")
+
+    def built(self):
+        return all(os.path.exists(os.path.join(self.bin_dir, name)) for name, _ in FLUID_BINARIES) \
+            and os.path.exists(os.path.join(self.charts, ".done"))
+
+
 class Layout:
-    """Where the cached binaries and charts of the current pins live."""
+    """Where the cached binaries and charts of the current pins live; `fluid` is the Fluid release
+    the cluster starts on ($FLUID_CLUSTER_FLUID_VERSION, else the one it was created on, else
+    FLUID_VERSION), `fluid_releases` every release it can run, by version."""
 
     def __init__(self):
         self.pins = pins()
         gov = go_version()
         tools = os.path.join(HERE, "tools")
-        fluid = os.path.join(HERE, "fluid")
         self.tools_dir = os.path.join(CACHE, "bin", "tools-%s-%s" % (
             self.pins["KUBERNETES_VERSION"], digest(
                 os.path.join(tools, "go.mod"), os.path.join(tools, "go.sum"),
                 os.path.join(tools, "etcd", "main.go"),
                 extra=gov + BUILD_RECIPE + json.dumps(self.pins, sort_keys=True))))
-        self.fluid_dir = os.path.join(CACHE, "bin", "fluid-%s-%s" % (
-            self.pins["FLUID_VERSION"], digest(
-                os.path.join(fluid, "go.mod"), os.path.join(fluid, "go.sum"),
-                extra=gov + BUILD_RECIPE + self.pins["FLUID_VERSION"] + json.dumps(FLUID_BINARIES))))
-        self.charts = os.path.join(CACHE, "charts", "fluid-" + self.pins["FLUID_VERSION"])
+        self.fluid_releases = {}
+        for pin, folder in FLUID_RELEASES:
+            if self.pins.get(pin):
+                self.fluid_releases[self.pins[pin]] = FluidRelease(self.pins[pin], folder, gov)
+        self.fluid = self.fluid_releases[self.start_version()]
+
+    def start_version(self):
+        wanted = os.environ.get("FLUID_CLUSTER_FLUID_VERSION", "")
+        if wanted == "previous":  # FLUID_PREVIOUS_VERSION, whatever it is (hack/gates.py's upgrade lane)
+            wanted = self.pins["FLUID_PREVIOUS_VERSION"]
+        if not wanted:
+            try:
+                wanted = open(START_VERSION_FILE).read().strip()
+            except OSError:
+                wanted = self.pins["FLUID_VERSION"]
+        if wanted and not wanted.startswith("v"):
+            wanted = "v" + wanted
+        if wanted not in self.fluid_releases:
+            sys.exit("FLUID_CLUSTER_FLUID_VERSION=%s: the embedded cluster runs Fluid %s; set it to one of them "
+                     "(hack/versions.env: FLUID_VERSION, FLUID_PREVIOUS_VERSION; \"previous\" names the latter) or unset it"
+                     % (wanted, " or ".join(sorted(self.fluid_releases))))
+        return wanted
+
+    def release_of(self, version):
+        """The release of a version string such as 1.0.0 or v1.0.0-31f5433, or None."""
+        m = re.match(r"v?(\d+\.\d+\.\d+)", version or "")
+        return self.fluid_releases.get("v" + m.group(1)) if m else None
 
     def tool(self, name):
         if name == "kubectl":
@@ -63,7 +118,7 @@ class Layout:
 
     @property
     def fluid_chart(self):
-        return os.path.join(self.charts, "fluid", "fluid")
+        return self.fluid.chart
 
 
 # Bumped when the way binaries are built changes (flags, grouping): cached binaries are then rebuilt.
@@ -99,10 +154,18 @@ def build_groups(lay):
     ]
     if not shutil.which("kubectl"):
         tools.append(("kubectl", "k8s.io/kubernetes/cmd/kubectl", kube))
-    fluid_ld = "-s -w -checklinkname=0 -X github.com/fluid-cloudnative/fluid.version=%s" % p["FLUID_VERSION"]
-    fluid = [(name, "github.com/fluid-cloudnative/fluid/cmd/" + cmd, p["FLUID_VERSION"]) for name, cmd in FLUID_BINARIES]
-    return [(os.path.join(HERE, "tools"), lay.tools_dir, "-s -w " + " ".join(stamp), tools),
-            (os.path.join(HERE, "fluid"), lay.fluid_dir, fluid_ld, fluid)]
+    groups = [(os.path.join(HERE, "tools"), lay.tools_dir, "-s -w " + " ".join(stamp), tools)]
+    for rel in fluid_releases_to_build(lay):
+        fluid_ld = "-s -w -checklinkname=0 -X github.com/fluid-cloudnative/fluid.version=%s" % rel.version
+        fluid = [(name, "github.com/fluid-cloudnative/fluid/cmd/" + cmd, rel.version) for name, cmd in FLUID_BINARIES]
+        groups.append((rel.moddir, rel.bin_dir, fluid_ld, fluid))
+    return groups
+
+
+def fluid_releases_to_build(lay):
+    """FLUID_VERSION's release (always) and the one the cluster starts on."""
+    current = lay.fluid_releases[lay.pins["FLUID_VERSION"]]
+    return [current] + ([lay.fluid] if lay.fluid is not current else [])
 
 
 # Fluid's controllers the supervisor runs: (binary name, package under github.com/fluid-cloudnative/fluid/cmd/)
@@ -135,32 +198,32 @@ def build(args=None):
             os.rename(os.path.join(tmp, pkg.rstrip("/").rsplit("/", 1)[-1]), os.path.join(outdir, name))
         os.rmdir(tmp)
         log("built %s in %.0f s" % (", ".join(n for n, _, _ in todo), time.time() - t0))
-    # ddc-helm is the name Fluid's controllers call helm by.
-    ddc = os.path.join(lay.fluid_dir, "ddc-helm")
-    if not os.path.exists(ddc):
-        os.symlink(lay.tool("helm"), ddc)
-    log("Fluid %s charts: %s" % (lay.pins["FLUID_VERSION"], prepare_charts(lay)))
+    for rel in fluid_releases_to_build(lay):
+        # ddc-helm is the name Fluid's controllers call helm by.
+        ddc = os.path.join(rel.bin_dir, "ddc-helm")
+        if not os.path.exists(ddc):
+            os.symlink(lay.tool("helm"), ddc)
+        log("Fluid %s charts: %s" % (rel.version, prepare_charts(rel)))
     log("build done in %.0f s" % (time.time() - t_all))
     return lay
 
 
-def prepare_charts(lay):
-    """Copy Fluid's charts out of the Go module (read-only) and restore the library copies."""
-    if os.path.exists(os.path.join(lay.charts, ".done")):
-        restore_library(lay.charts)  # caches prepared before the nested data-operation charts were handled
-        return lay.charts
+def prepare_charts(rel):
+    """Copy a Fluid release's charts out of its Go module (read-only) and restore the library copies."""
+    if os.path.exists(os.path.join(rel.charts, ".done")):
+        restore_library(rel.charts)  # caches prepared before the nested data-operation charts were handled
+        return rel.charts
     info = json.loads(subprocess.check_output(
-        ["go", "mod", "download", "-json", "github.com/fluid-cloudnative/fluid@" + lay.pins["FLUID_VERSION"]],
-        cwd=os.path.join(HERE, "fluid")))
-    shutil.rmtree(lay.charts, ignore_errors=True)
-    shutil.copytree(os.path.join(info["Dir"], "charts"), lay.charts)
-    for dirpath, dirnames, filenames in os.walk(lay.charts):
+        ["go", "mod", "download", "-json", "github.com/fluid-cloudnative/fluid@" + rel.version], cwd=rel.moddir))
+    shutil.rmtree(rel.charts, ignore_errors=True)
+    shutil.copytree(os.path.join(info["Dir"], "charts"), rel.charts)
+    for dirpath, dirnames, filenames in os.walk(rel.charts):
         os.chmod(dirpath, 0o755)
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)
-    restore_library(lay.charts)
-    open(os.path.join(lay.charts, ".done"), "w").close()
-    return lay.charts
+    restore_library(rel.charts)
+    open(os.path.join(rel.charts, ".done"), "w").close()
+    return rel.charts
 
 
 def restore_library(charts):

@@ -16,7 +16,7 @@ import time
 
 import yaml
 
-from .build import Layout, build
+from .build import START_VERSION_FILE, Layout, build
 from .config import apply_nodes, exec_docs, write_kwokctl_config
 from .helpers import api_ready, kubectl, kwokctl, pid_alive, ports_lock, proc_state, read_pid
 from .paths import CLUSTER_DIR, CSI_STANDIN_STATE, DRIVER, HERE, KUBECONFIG, LOGS, NAME, ROOT, RUN, WORK, log
@@ -26,6 +26,13 @@ def up(args):
     lay = Layout()
     os.makedirs(LOGS, exist_ok=True)
     os.makedirs(RUN, exist_ok=True)
+    try:
+        created_on = open(START_VERSION_FILE).read().strip()
+    except OSError:
+        created_on = None
+    if created_on and created_on != lay.fluid.version:
+        sys.exit("cluster %r was created on Fluid %s, not %s (FLUID_CLUSTER_FLUID_VERSION): bring it down first"
+                 % (NAME, created_on, lay.fluid.version))
     done = os.path.join(RUN, "up.done")
     if api_ready(lay) and os.path.exists(done):
         log("cluster %r is already running (kubeconfig: %s); nothing to do" % (NAME, KUBECONFIG))
@@ -46,6 +53,8 @@ def up(args):
             log("creating cluster %r in %s (binary runtime, 127.0.0.1 only)" % (NAME, WORK))
             with contextlib.suppress(OSError):  # left by a cluster that was not brought down
                 os.remove(CSI_STANDIN_STATE)
+            with open(START_VERSION_FILE, "w") as fh:  # the supervisor's first controllers, status, cluster.json
+                fh.write(lay.fluid.version)
             conf = write_kwokctl_config(lay)
             kwokctl(lay, "create", "cluster", "--config", conf, "--kubeconfig", os.path.join(WORK, "kubeconfig"),
                     "--timeout", "180s", "--wait", "180s", "--quiet-pull")
@@ -72,7 +81,9 @@ def write_info(lay):
     sup = json.load(open(os.path.join(RUN, "supervisor.json")))
     info = {"kubeconfig": KUBECONFIG, "helm": lay.tool("helm"), "kubectl": lay.kubectl(),
             "fluid-chart": lay.fluid_chart, "fixtures": sup["fixtures"],
-            "kubernetes-version": lay.pins["KUBERNETES_VERSION"], "fluid-version": lay.pins["FLUID_VERSION"]}
+            "kubernetes-version": lay.pins["KUBERNETES_VERSION"], "fluid-version": lay.fluid.version,
+            # every release's chart this cluster can run (the one it started on and FLUID_VERSION's), for upgrades
+            "fluid-charts": {v: r.chart for v, r in sorted(lay.fluid_releases.items()) if r.built()}}
     with open(os.path.join(WORK, "cluster.json"), "w") as fh:
         json.dump(info, fh, indent=1)
 
@@ -117,7 +128,7 @@ def down(args):
         else:
             os.killpg(pid, signal.SIGKILL)
     for f in ("run/supervisor.pid", "run/supervisor.json", "run/up.done", "run/fixtures.port", "cluster.json",
-              os.path.relpath(CSI_STANDIN_STATE, WORK)):
+              os.path.relpath(CSI_STANDIN_STATE, WORK), os.path.relpath(START_VERSION_FILE, WORK)):
         try:
             os.remove(os.path.join(WORK, f))
         except OSError:
@@ -213,12 +224,17 @@ def ports(args):
 def status(args):
     lay = Layout()
     lines = [("kubeconfig", KUBECONFIG), ("helm", lay.tool("helm")), ("kubectl", lay.kubectl()),
-             ("fluid-chart", lay.fluid_chart), ("charts", lay.charts), ("workdir", WORK), ("logs", LOGS)]
+             ("fluid-chart", lay.fluid_chart), ("charts", lay.fluid.charts), ("fluid-version", lay.fluid.version)]
+    # the chart of every Fluid release this cluster can run, e.g. fluid-chart-v1.0.0 (upgrade tests)
+    lines += [("fluid-chart-" + v, r.chart) for v, r in sorted(lay.fluid_releases.items()) if r.built()]
+    lines += [("workdir", WORK), ("logs", LOGS)]
     sup = {}
     try:
         sup = json.load(open(os.path.join(RUN, "supervisor.json")))
     except (OSError, ValueError):
         pass
+    if sup.get("fluid-controllers"):  # the release whose controllers the supervisor runs
+        lines.append(("fluid-controllers", sup["fluid-controllers"]))
     if sup.get("fixtures"):
         lines.append(("fixtures", sup["fixtures"]))
     ready = api_ready(lay)

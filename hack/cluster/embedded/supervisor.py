@@ -3,6 +3,12 @@ fixtures server, Fluid's controllers once their CRDs are Established, the Alluxi
 and the CSI node plugin stand-in as Children, restarting whatever exits (with back-off); restarts
 kube-controller-manager and kube-scheduler as a kubelet restarts static pods (KubeletStandIn);
 and reports every child's pid, state and restarts in WORK/run/supervisor.json.
+
+Fluid's controllers are the binaries of the release that is installed: the image tag of the
+dataset-controller Deployment in fluid-system (v1.0.0-31f5433 -> v1.0.0). When a Helm upgrade
+changes it, the supervisor stops the controllers and starts the new release's, as a real cluster
+rolls the Deployments' pods (FluidChild.switch). Without that Deployment (Fluid's CRDs applied
+alone, or Fluid uninstalled) they stay on the last release installed, at first the cluster's own.
 """
 import json
 import os
@@ -14,6 +20,8 @@ import time
 from .build import Layout
 from .helpers import component_pid, free_port, kubectl, kwokctl, ports_lock, proc_state
 from .paths import CLUSTER_DIR, CSI_STANDIN_STATE, FLUID_NAMESPACE, HERE, KUBECONFIG, LOGS, RUN, WORK, log
+
+from simlib.kubeapi import KubeClient, KubeConfig, KubeError  # hack/cluster is on sys.path (cluster.py)
 
 
 class Child:
@@ -51,6 +59,32 @@ class Child:
                 self.proc.kill()
 
 
+class FluidChild(Child):
+    """One of Fluid's controllers, run from the binaries of one Fluid release (`release`)."""
+
+    def __init__(self, name, args, env, ready, release, lay):
+        self.args, self.base_env, self.lay = args, env, lay
+        Child.__init__(self, name, None, None, ready)
+        self.use(release)
+
+    def use(self, release):
+        self.release = release
+        self.cmd = [os.path.join(release.bin_dir, self.name)] + self.args
+        self.env = dict(self.base_env, HOME=fluid_home(release), PATH=os.pathsep.join(
+            [release.bin_dir, self.lay.tools_dir, os.environ.get("PATH", "")]))
+
+    def switch(self, release):
+        """The Deployments now run another release: stop this controller, start that release's."""
+        with open(os.path.join(LOGS, self.name + ".log"), "a") as fh:
+            fh.write("\n[supervisor] Fluid's Deployments run %s now: stopping the %s controller, starting %s's\n"
+                     % (release.version, self.release.version, release.version))
+        self.stop()
+        self.proc, self.restarts = None, 0
+        self.use(release)
+        if self.state != "Waiting":
+            self.start()
+
+
 def fluid_crds_established(lay):
     """Kinds of the data.fluid.io CRDs that are Established (empty when the API is not reachable)."""
     r = kubectl(lay, "get", "crd", "-o", "json", check=False, timeout=20)
@@ -62,15 +96,45 @@ def fluid_crds_established(lay):
         for cond in (c.get("status") or {}).get("conditions") or [])}
 
 
-def fluid_home(lay):
+class InstalledImage:
+    """The image of the dataset-controller Deployment in fluid-system (None without one), read at most
+    every 2 s over one kept-alive connection (no kubectl process: it runs for the cluster's life)."""
+
+    def __init__(self):
+        self.client, self.at, self.image = None, 0.0, None
+
+    def get(self):
+        if time.time() - self.at < 2:
+            return self.image
+        self.at = time.time()
+        try:
+            if self.client is None:
+                self.client = KubeClient(KubeConfig(KUBECONFIG, cert_dir=os.path.join(RUN, "supervisor-certs")))
+            d = self.client.get_or_none("/apis/apps/v1/namespaces/%s/deployments/dataset-controller" % FLUID_NAMESPACE)
+        except (KubeError, OSError, ValueError):
+            return self.image  # the API restarting: keep the last answer
+        containers = (d or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}]
+        self.image = containers[0].get("image") if d else None
+        return self.image
+
+
+def image_release(lay, image):
+    """The Fluid release of a controller image (fluidcloudnative/dataset-controller:v1.0.0-31f5433:
+    the chart's image tag is the release's appVersion), or None when no release of ours has that tag."""
+    if not image or ":" not in image.rsplit("/", 1)[-1]:
+        return None
+    return lay.release_of(image.rsplit(":", 1)[1])
+
+
+def fluid_home(release):
     """$HOME for Fluid's controllers: they read charts from $HOME/charts/<runtime>."""
-    home = os.path.join(WORK, "fluid-home")
+    home = os.path.join(WORK, "fluid-home", release.version)
     os.makedirs(home, exist_ok=True)
     link = os.path.join(home, "charts")
-    if os.path.islink(link) and os.readlink(link) != lay.charts:
+    if os.path.islink(link) and os.readlink(link) != release.charts:
         os.remove(link)
     if not os.path.exists(link):
-        os.symlink(lay.charts, link)
+        os.symlink(release.charts, link)
     return home
 
 
@@ -89,11 +153,10 @@ def supervise(args):
     # Fluid re-reconciles a runtime every 90 s (FLUID_RUNTIME_RECONCILE_DURATION) and syncs
     # its status at most every 15 s (chart value runtime.syncRetryDuration); both are
     # shortened here so status follows changes within seconds. Documented in the README.
+    # HOME (the release's charts) and PATH (its ddc-helm) are set per release by FluidChild
     fluid_env = dict(base_env, MY_POD_NAMESPACE=FLUID_NAMESPACE, HELM_DRIVER="configmap",
                      FLUID_RUNTIME_RECONCILE_DURATION="5", FLUID_RUNTIME_RECONCILE_DURATION_OFFSET="1",
-                     FLUID_SYNC_RETRY_DURATION="5s",
-                     HOME=fluid_home(lay),
-                     PATH=os.pathsep.join([lay.fluid_dir, lay.tools_dir, os.environ.get("PATH", "")]))
+                     FLUID_SYNC_RETRY_DURATION="5s")
     seen = {"at": 0.0, "kinds": set()}
 
     def crds_of(*kinds):
@@ -119,26 +182,48 @@ def supervise(args):
     children = [
         Child("fixtures-server", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
                            "--directory", os.path.join(HERE, "fixtures"), str(fixtures_port)], base_env),
-        Child("dataset-controller", [os.path.join(lay.fluid_dir, "dataset-controller"), "start",
-                                     "--development=false", "--metrics-addr=127.0.0.1:0"] + elect,
-              fluid_env, ready=crds_ready),
+        FluidChild("dataset-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0"] + elect,
+                   fluid_env, crds_ready, lay.fluid, lay),
         # bitmap: Fluid's collision-free host-port policy (chart value runtime.alluxio.portAllocatePolicy;
         # default random). On two nodes, random ports shared by two runtimes left a worker pinned to
         # one node Pending for good ("didn't have free ports"); documented in the README.
-        Child("alluxioruntime-controller", [os.path.join(lay.fluid_dir, "alluxioruntime-controller"), "start",
-                                            "--development=false", "--metrics-addr=127.0.0.1:0",
-                                            "--port-allocate-policy=bitmap"] + elect,
-              fluid_env, ready=crds_ready),
+        FluidChild("alluxioruntime-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0",
+                                                 "--port-allocate-policy=bitmap"] + elect,
+                   fluid_env, crds_ready, lay.fluid, lay),
         # the chart enables these with runtime.juicefs.enabled / runtime.thin.enabled (role fluid:
         # fluid_runtimes_enabled); here they run whenever their CRDs are Established
-        Child("juicefsruntime-controller", [os.path.join(lay.fluid_dir, "juicefsruntime-controller"), "start",
-                                            "--development=false", "--metrics-addr=127.0.0.1:0",
-                                            "--port-allocate-policy=bitmap"] + elect,
-              mount_root_env, ready=crds_of("JuiceFSRuntime")),
-        Child("thinruntime-controller", [os.path.join(lay.fluid_dir, "thinruntime-controller"), "start",
-                                         "--development=false", "--metrics-addr=127.0.0.1:0"] + elect,
-              mount_root_env, ready=crds_of("ThinRuntime", "ThinRuntimeProfile")),
+        FluidChild("juicefsruntime-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0",
+                                                 "--port-allocate-policy=bitmap"] + elect,
+                   mount_root_env, crds_of("JuiceFSRuntime"), lay.fluid, lay),
+        FluidChild("thinruntime-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0"] + elect,
+                   mount_root_env, crds_of("ThinRuntime", "ThinRuntimeProfile"), lay.fluid, lay),
     ]
+    fluid_children = [c for c in children if isinstance(c, FluidChild)]
+    installed = {"release": lay.fluid, "unknown": None}
+    deployment_image = InstalledImage()
+
+    def follow_installed_release():
+        """Run the controllers of the release Helm installed (the dataset-controller Deployment's image)."""
+        image = deployment_image.get()
+        release = image_release(lay, image)
+        if image and release is None and image != installed["unknown"]:
+            installed["unknown"] = image
+            log("[supervisor] the dataset-controller Deployment runs %s, a release this cluster has no binaries of "
+                "(it has %s); keeping Fluid %s" % (image, ", ".join(sorted(lay.fluid_releases)),
+                                                  installed["release"].version))
+        if release is None or release is installed["release"]:
+            return
+        if not release.built():
+            log("[supervisor] the dataset-controller Deployment runs Fluid %s, whose binaries are not built "
+                "(FLUID_CLUSTER_FLUID_VERSION=%s cluster.py build); keeping Fluid %s"
+                % (release.version, release.version, installed["release"].version))
+            installed["unknown"] = image
+            return
+        log("[supervisor] the dataset-controller Deployment runs Fluid %s now (was %s): switching the controllers"
+            % (release.version, installed["release"].version))
+        installed["release"] = release
+        for c in fluid_children:
+            c.switch(release)
     # gives each Alluxio master pod a KWOK Exec that routes `alluxio ...` to the simulator
     children.append(Child("exec-watcher", [
         sys.executable, os.path.join(HERE, "simlib", "exec_watcher.py"), "--kubeconfig", KUBECONFIG,
@@ -160,6 +245,7 @@ def supervise(args):
 
     def report():
         data = {"fixtures": "http://127.0.0.1:%d" % fixtures_port,
+                "fluid-controllers": installed["release"].version,
                 "children": {c.name: {"pid": c.proc.pid if c.proc else None, "state": c.state,
                                       "restarts": c.restarts} for c in children},
                 "component_restarts": kubelet.restarts}
@@ -170,7 +256,7 @@ def supervise(args):
 
     last_check = 0.0
     while not stopping:
-        for step in (lambda: supervise_once(children, last_check, stopping), kubelet.poll):
+        for step in (follow_installed_release, lambda: supervise_once(children, last_check, stopping), kubelet.poll):
             try:
                 last_check = step() or last_check
             except Exception as e:  # a hiccup (API restarting, ...) must not end supervision

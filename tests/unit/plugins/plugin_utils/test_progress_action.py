@@ -156,6 +156,14 @@ def test_local_run_prints_progress_and_returns_the_result_unchanged(module):
     assert path in module["cmd"][1] and not os.path.exists(path)  # named to the module, removed after
 
 
+def test_lines_name_their_host_when_the_play_has_several(module):
+    make(DatasetAction).run(task_vars={"inventory_hostname": "east", "ansible_play_hosts_all": ["east", "west"]})
+    make(DatasetAction).run(task_vars={"inventory_hostname": "localhost", "ansible_play_hosts_all": ["localhost"]})
+    n = len(RECORDS)
+    assert module["shown"][:n] == ["cloudnative.fluid.dataset [east]: " + r["msg"] for r in RECORDS]
+    assert module["shown"][n:] == ["cloudnative.fluid.dataset: " + r["msg"] for r in RECORDS]
+
+
 def test_the_task_environment_is_kept(module):
     make(DatasetAction, environment=[{"HTTPS_PROXY": "http://proxy:3128"}]).run(task_vars={})
     assert module["env"][0]["HTTPS_PROXY"] == "http://proxy:3128" and progress.ENV in module["env"][0]
