@@ -62,6 +62,8 @@ _GROUPED = {
     "HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers", True),
     "Job": ("/apis/batch/v1", "jobs", True),
     "CronJob": ("/apis/batch/v1", "cronjobs", True),
+    "Lease": ("/apis/coordination.k8s.io/v1", "leases", True),  # a Fluid controller's leader election (leader.py)
+    "Deployment": ("/apis/apps/v1", "deployments", True),
 }
 
 
@@ -225,6 +227,14 @@ class FluidClient(object):
         if dry_run:
             params["dry_run"] = "All"
         return self._request("patch", self.path(kind, namespace, name), body=body, **params)
+
+    def json_patch(self, kind, namespace, name, ops, dry_run=False):
+        """JSON patch (RFC 6902; a failing "test" op fails the whole patch with 422). Returns the stored object,
+        or None when the object is gone (the last finalizer of an object being deleted removed)."""
+        params = dict(content_type="application/json-patch+json")
+        if dry_run:
+            params["dry_run"] = "All"
+        return self._request("patch", self.path(kind, namespace, name), body=ops, **params) or None
 
     def delete(self, kind, namespace, name, dry_run=False):
         """Delete (foreground for nothing: Fluid's finalizers do the cleanup). Returns the object or None if gone."""

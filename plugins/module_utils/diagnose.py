@@ -16,6 +16,7 @@ import time
 
 from ansible_collections.cloudnative.fluid.plugins.module_utils import backup
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import leader
 from ansible_collections.cloudnative.fluid.plugins.module_utils import observe
 from ansible_collections.cloudnative.fluid.plugins.module_utils import scheduling
 
@@ -234,8 +235,18 @@ def diagnose(client, kind, namespace, name, obj=None, want="ready", fetch=True, 
             rkind, robj = find_runtime(client, namespace, name, notes)
             if robj is not None and not (robj.get("metadata") or {}).get("deletionTimestamp"):
                 lines.append("%s %s/%s still exists; deleting it first lets Fluid release the dataset." % (rkind, namespace, name))
-        if finalizers and not claim_users and not lines[1:]:
-            lines.append("Nothing visible blocks it: the Fluid controller that owns the finalizer may not be running.")
+        if fluid.FINALIZERS.get(kind) in finalizers:
+            # who should remove Fluid's finalizer: its controller, running or not by its leader-election Lease
+            v = leader.verdict(client, kind, now)
+            if v.forceable:
+                lines.append("%s. Nobody will remove the finalizer %s: start the controller again (%s), or let "
+                             "force: true remove it." % (v.text(), fluid.FINALIZERS[kind], controller_hint(kind)))
+            elif not claim_users and not lines[1:]:
+                lines.append("%s; nothing visible blocks the deletion, its log says why it keeps the finalizer %s."
+                             % (v.text(), fluid.FINALIZERS[kind]))
+        elif finalizers and not claim_users and not lines[1:]:
+            lines.append("Nothing visible blocks it: its finalizers (%s) are not Fluid's; whoever set them removes "
+                         "them." % ", ".join(finalizers))
         for w in _warning_events(client, kind, namespace, name, notes):
             lines.append("Warning event: " + w)
         lines.extend("(%s)" % n for n in notes)

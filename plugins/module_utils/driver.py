@@ -34,6 +34,7 @@ import gc
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.cloudnative.fluid.plugins.module_utils import fluid
+from ansible_collections.cloudnative.fluid.plugins.module_utils import force as forcing
 from ansible_collections.cloudnative.fluid.plugins.module_utils import progress
 from ansible_collections.cloudnative.fluid.plugins.module_utils import validate
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
@@ -52,6 +53,8 @@ OWNED_METADATA = ("labels", "annotations")
 # On timeout, objects explained in full; the rest are named (a diagnosis costs several API reads).
 DIAGNOSE_MAX = 5
 WAIT_SPEC = dict(wait=dict(type="bool", default=True), wait_timeout=dict(type="int", default=300))
+# `force` of the kinds whose deletion Fluid's finalizers hold (Kind.forceable): module_utils.force
+FORCE_SPEC = dict(force=dict(type="bool", default=False))
 INVALID = "Invalid options (nothing was changed):\n- "
 
 
@@ -170,6 +173,7 @@ class Kind(object):
     item_hint = "name"  # what an item of `many` needs at least
     typed_spec = ()  # (spec field, option or "option/option") pairs: the spec option must not set them too
     credential_warning = None  # warning when secret_values() finds option values that look like credentials
+    forceable = False  # True: the `force` option (state: absent removes Fluid's finalizers of a stalled controller)
 
     def kind_of(self, item):
         return self.kind
@@ -334,6 +338,8 @@ def argument_spec(kind):
         spec["name"]["required"] = True
     spec.update(copy.deepcopy(WAIT_SPEC))
     spec.update(copy.deepcopy(kind.module_spec))
+    if kind.forceable:
+        spec.update(copy.deepcopy(FORCE_SPEC))
     spec.update(copy.deepcopy(AUTH_ARG_SPEC))
     return spec
 
@@ -373,6 +379,7 @@ class Run(object):
         self.check = module.check_mode
         self.client = None
         self.items, self.units, self.done = [], [], []
+        self.removed, self.force_diffs = [], []  # force: the finalizers removed (module_utils.force Steps)
 
     def fail(self, msg, **extra):
         if not self.kind.result and self.units:
@@ -399,6 +406,15 @@ class Run(object):
             self.invalid(validate.one_or_many(params, "name", kind.many, kind.noun))
         self.items, errors = expand_items(kind, params)
         errors += validate.positive("wait_timeout", params["wait_timeout"])
+        if params.get("force"):
+            present = [i["where"] for i in self.items if i.get("state") != "absent"]
+            if present:
+                errors.append("force: applies to state: absent only (it removes Fluid's finalizers of objects being "
+                              "deleted), and %s %s state present; set state: absent or remove force" % (
+                                  ", ".join(present), "has" if len(present) == 1 else "have"))
+            if not params["wait"]:
+                errors.append("force: acts when a deletion has not finished within wait_timeout, so it needs "
+                              "wait: true; set wait: true or remove force")
         seen = {}
         for item in self.items:
             errors += kind.validate_item(item, params)
@@ -483,16 +499,65 @@ class Run(object):
                 failure = self.kind.finished(self, u)
         return failure
 
+    def force(self, failure):
+        """force: true, after a wait for deletions that timed out (failure: its diagnosis). Removes Fluid's
+        finalizers of the objects still there whose controller is stalled or absent (module_utils.force), waits
+        wait_timeout again (at most GONE_TIMEOUT) for them to go, and returns the failure that is left, or None."""
+        pending = [u for u in self.units if u.state == "absent" and not u.ready]
+        objects = [(u.kind, self.call(u, "read", self.client.get, u.kind, u.namespace, u.name)) for u in pending]
+        the_plan = forcing.plan(self.client, [(k, o) for k, o in objects if o is not None])
+        removed, errors = forcing.apply(self.client, the_plan)
+        self.removed += removed
+        self.force_diffs += [s.diff() for s in removed]
+        notes = the_plan.refused + errors
+        left = forcing.leftovers(self.client, removed)
+        if left:
+            self.module.warn("force removed Fluid's finalizers before its controller cleaned up after the runtime; "
+                             "these objects are left, delete them when nothing uses them: %s" % ", ".join(left))
+        forced = [u for u in pending if any((s.namespace, s.name) == (u.namespace, u.name) for s in removed)]
+        timeout = min(self.params["wait_timeout"], forcing.GONE_TIMEOUT)
+        after = wait(self.client, forced, timeout, self.kind.noun + "s", self.module) if forced else None
+        if not notes and after is None and all(u.ready for u in pending):
+            return None
+        text = failure
+        if removed:
+            text += "\nforce: true removed %s." % ", ".join("%s from %s" % (s.finalizer, s.ref) for s in removed)
+        if notes:
+            text += "\nforce: true did not apply to:\n- " + "\n- ".join(notes)
+        elif not removed:
+            text += ("\nforce: true found no Fluid finalizer to remove (fluid.io's are %s); the finalizers left are "
+                     "not Fluid's and stay." % ", ".join(sorted(set(fluid.FINALIZERS.values()))))
+        if after:
+            text += "\nAfter removing them: " + after
+        return text
+
+    def force_check(self):
+        """force: true in check mode: the finalizers a run would remove now (dry-run patches), reported."""
+        objects = []
+        for u in self.units:
+            obj = self.call(u, "read", self.client.get, u.kind, u.namespace, u.name) if u.state == "absent" else None
+            if obj is not None:
+                objects.append((u.kind, obj))
+        the_plan = forcing.plan(self.client, objects)
+        removed, errors = forcing.apply(self.client, the_plan, dry_run=True)
+        self.removed += removed
+        self.force_diffs += [s.diff() for s in removed]
+        for note in the_plan.refused + errors:
+            self.module.warn("force: " + note)
+
     def result(self):
         return [self.kind.summary(self, u) for u in self.units]
 
     def exit(self, failure):
         results = self.result()
-        changed = any(u.changed for u in self.units) or self.kind.extra_changed(self)
+        changed = any(u.changed for u in self.units) or self.kind.extra_changed(self) or bool(self.removed)
         if self.kind.result:
             out = {"changed": changed, self.kind.result: results}
+            if self.kind.forceable:
+                out["removed_finalizers"] = [s.entry() for s in self.removed]
             if self.module._diff:
-                out["diff"] = self.kind.extra_diffs(self) + [u.diff() for u in self.units if u.changed]
+                out["diff"] = (self.kind.extra_diffs(self) + [u.diff() for u in self.units if u.changed]
+                               + self.force_diffs)
         else:
             out = dict(results[0], changed=changed)
             if self.module._diff and changed:
@@ -534,7 +599,11 @@ def run(kind):
     failure = None
     if task.params["wait"] and not task.check:
         failure = task.wait()
+        if failure and task.params.get("force"):
+            failure = task.force(failure)
     else:
+        if task.check and task.params.get("force"):
+            task.force_check()
         for u in task.units:
             if u.state == "absent":
                 u.obj = None if kind.result else u.obj  # one object's result shows what was deleted

@@ -190,6 +190,23 @@ CONTROLLERS = {
     "VineyardRuntime": "vineyardruntime-controller",
 }
 
+# The finalizer each Fluid controller puts on the objects it owns and removes at the end of their deletion path,
+# Fluid v1.0.8: the Dataset's (pkg/controllers/v1alpha1/dataset/dataset_controller.go:47, removed at :238-246 once no
+# running pod uses its PVC and no Dataset mounts it), each runtime's (pkg/controllers/v1alpha1/<kind>/implement.go,
+# EFC's pkg/common/efc.go:27; removed by pkg/controllers/runtime_controller.go:184-250 after deleting the PVC and PV,
+# uninstalling the runtime's Helm release, cleaning the FUSE node labels and config maps and unbinding the
+# Dataset). Any other finalizer (kubernetes.io/pvc-protection, foregroundDeletion, another operator's) is not Fluid's.
+FINALIZERS = {
+    "Dataset": "fluid-dataset-controller-finalizer",
+    "AlluxioRuntime": "alluxio-runtime-controller-finalizer",
+    "JindoRuntime": "jindo-runtime-controller-finalizer",
+    "JuiceFSRuntime": "juicefs-runtime-controller-finalizer",
+    "ThinRuntime": "thin-runtime-controller-finalizer",
+    "GooseFSRuntime": "goosefs-runtime-controller-finalizer",
+    "EFCRuntime": "efc-runtime-controller-finalizer",
+    "VineyardRuntime": "vineyard-runtime-controller-finalizer",
+}
+
 INSTALL_HINT = (
     "Fluid is not installed in this cluster: the data.fluid.io CRDs are missing. "
     "Install Fluid first with the role cloudnative.fluid.fluid (it installs the CRDs and controllers), "

@@ -27,6 +27,7 @@ description:
 extends_documentation_fragment:
   - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
+  - cloudnative.fluid.force
   - cloudnative.fluid.attributes
 attributes:
   check_mode:
@@ -408,9 +409,47 @@ EXAMPLES = r"""
     name: cifar10
     state: absent
     wait_timeout: 120
+
+# A deletion stuck because Fluid's controller is gone (uninstalled, crash-looping, scaled to 0): after the wait,
+# remove Fluid's finalizers of the runtime, then of the Dataset, only if their controllers are not running.
+- name: Delete cifar10, finishing what a stopped Fluid controller cannot
+  cloudnative.fluid.dataset:
+    name: cifar10
+    state: absent
+    force: true
+    wait_timeout: 60
+  register: deleted
+
+- name: Show what was forced
+  ansible.builtin.debug:
+    msg: "{{ deleted.removed_finalizers | map(attribute='finalizer') | list }}"
 """
 
 RETURN = r"""
+removed_finalizers:
+  description:
+    - The finalizers that O(force) removed (in check mode, would remove), in the order removed (runtimes first).
+    - Empty when nothing was forced, for example because the controllers finished the deletions themselves.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: The object's kind.
+      type: str
+      sample: AlluxioRuntime
+    namespace:
+      description: The object's namespace.
+      type: str
+      sample: default
+    name:
+      description: The object's name.
+      type: str
+      sample: cifar10
+    finalizer:
+      description: The finalizer removed.
+      type: str
+      sample: alluxio-runtime-controller-finalizer
 changed:
   description: Whether any Dataset was created, updated or deleted (or would be, in check mode).
   returned: always
@@ -569,6 +608,7 @@ def build_mount(m):
 
 class Dataset(driver.Kind):
     kind = noun = fluid.DATASET
+    forceable = True
     many = result = "datasets"
     item_spec = ITEM_SPEC
     defaults = {"namespace": "default", "state": "present"}

@@ -30,6 +30,7 @@ description:
 extends_documentation_fragment:
   - cloudnative.fluid.auth_options
   - cloudnative.fluid.wait
+  - cloudnative.fluid.force
   - cloudnative.fluid.attributes
 attributes:
   check_mode:
@@ -655,6 +656,30 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+removed_finalizers:
+  description:
+    - The finalizers that O(force) removed (in check mode, would remove), in the order removed (runtimes first).
+    - Empty when nothing was forced, for example because the controllers finished the deletions themselves.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: The object's kind.
+      type: str
+      sample: AlluxioRuntime
+    namespace:
+      description: The object's namespace.
+      type: str
+      sample: default
+    name:
+      description: The object's name.
+      type: str
+      sample: cifar10
+    finalizer:
+      description: The finalizer removed.
+      type: str
+      sample: alluxio-runtime-controller-finalizer
 changed:
   description: Whether any runtime was created, updated or deleted (or would be, in check mode).
   returned: always
@@ -818,6 +843,7 @@ TYPED_SPEC = ("data", "run_as", "api_gateway", "management")
 
 class Runtime(driver.Kind):
     noun = "runtime"
+    forceable = True
     many = result = "runtimes"
     item_spec = ITEM_SPEC
     defaults = {"namespace": "default", "state": "present", "kind": "AlluxioRuntime"}

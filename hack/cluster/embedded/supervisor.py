@@ -28,6 +28,7 @@ class Child:
     def __init__(self, name, cmd, env=None, ready=None):
         self.name, self.cmd, self.env, self.ready = name, cmd, env, ready
         self.proc, self.restarts, self.state, self.started = None, 0, "Waiting", 0.0
+        self.failures = 0  # exits since it last ran a minute: the back-off (restarts counts the cluster's life)
 
     def start(self):
         logf = open(os.path.join(LOGS, self.name + ".log"), "ab")
@@ -40,6 +41,9 @@ class Child:
             return
         if self.proc.poll() is not None:
             self.restarts += 1
+            # as the kubelet resets a container's back-off once it ran a while: a controller that exits when
+            # it loses its leader-election Lease (fluid-system deleted by an uninstall) starts again promptly
+            self.failures = 1 if time.time() - self.started > 60 else self.failures + 1
             self.state = "CrashLoop"
             with open(os.path.join(LOGS, self.name + ".log"), "a") as fh:
                 fh.write("\n[supervisor] %s exited with %s; restarting (%d)\n"
@@ -167,24 +171,31 @@ def supervise(args):
     # MOUNT_ROOT as the chart sets it (runtime.mountRoot): JuiceFS and Thin put their FUSE mount
     # points under it, and its absence makes them fall back on paths the CSI plugin would not use
     mount_root_env = dict(fluid_env, MOUNT_ROOT="/runtime-mnt")
+    # leader election as Fluid's chart runs every controller (charts/fluid/fluid/templates/controller/
+    # *_controller.yaml: --enable-leader-election --leader-election-namespace=fluid-system): each holds the
+    # Lease fluid-system/<id>.data.fluid.io of its cmd/<runtime>/app/*.go (LeaderElectionID) and renews it every
+    # 2 s (controller-runtime v0.17.5 defaults: lease 15 s, renew deadline 10 s). A paused or stopped controller
+    # stops renewing, so its Lease goes stale as on a real cluster; a restarted one leads once the old Lease
+    # expired. A controller that cannot renew within 10 s exits, and is restarted below.
+    elect = ["--enable-leader-election", "--leader-election-namespace=" + FLUID_NAMESPACE]
 
     children = [
         Child("fixtures-server", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
                            "--directory", os.path.join(HERE, "fixtures"), str(fixtures_port)], base_env),
-        FluidChild("dataset-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0"],
+        FluidChild("dataset-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0"] + elect,
                    fluid_env, crds_ready, lay.fluid, lay),
         # bitmap: Fluid's collision-free host-port policy (chart value runtime.alluxio.portAllocatePolicy;
         # default random). On two nodes, random ports shared by two runtimes left a worker pinned to
         # one node Pending for good ("didn't have free ports"); documented in the README.
         FluidChild("alluxioruntime-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0",
-                                                 "--port-allocate-policy=bitmap"],
+                                                 "--port-allocate-policy=bitmap"] + elect,
                    fluid_env, crds_ready, lay.fluid, lay),
         # the chart enables these with runtime.juicefs.enabled / runtime.thin.enabled (role fluid:
         # fluid_runtimes_enabled); here they run whenever their CRDs are Established
         FluidChild("juicefsruntime-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0",
-                                                 "--port-allocate-policy=bitmap"],
+                                                 "--port-allocate-policy=bitmap"] + elect,
                    mount_root_env, crds_of("JuiceFSRuntime"), lay.fluid, lay),
-        FluidChild("thinruntime-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0"],
+        FluidChild("thinruntime-controller", ["start", "--development=false", "--metrics-addr=127.0.0.1:0"] + elect,
                    mount_root_env, crds_of("ThinRuntime", "ThinRuntimeProfile"), lay.fluid, lay),
     ]
     fluid_children = [c for c in children if isinstance(c, FluidChild)]
@@ -308,7 +319,7 @@ def supervise_once(children, last_check, stopping):
             if not ready_cache[c.ready]:
                 c.state = "Waiting" if not c.restarts else "CrashLoop"
                 continue
-        if c.restarts and time.time() - c.started < min(30, 2 ** c.restarts):
+        if c.failures and time.time() - c.started < min(30, 2 ** c.failures):
             continue  # back off
         c.start()
     if ready_cache:
