@@ -17,6 +17,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from conftest import ROOT, cluster_status
 
@@ -170,13 +171,18 @@ def leave_fluid_installed(role, kube, cluster):
     wait_controllers()
 
 
-def test_invalid_inputs_are_refused_with_the_field_named(role):
+def test_invalid_inputs_are_refused_with_the_field_named(role, cluster):
     r = role(fluid_runtimes_enabled=["alluxio", "lustre"])
     assert r.rc != 0
     assert "fluid_runtimes_enabled" in r.out and "lustre" in r.out
     r = role(fluid_version="1.0.7")
     assert r.rc != 0
     assert "fluid 1.0.8" in r.out and 'fluid_version: "1.0.8"' in r.out, r.tail()
+    r = role(fluid_tiered_locality={"preferred": [{"name": "fluid.io/node", "weight": 0}], "required": ["bad key!"]})
+    assert r.rc != 0
+    assert "fluid_tiered_locality.preferred[0].weight=0 must be from 1 to 100" in r.out, r.tail()
+    assert "fluid_tiered_locality.required[0]=bad key! is not a node label key" in r.out, r.tail()
+    assert helm_release(cluster) is None, "nothing is installed before the inputs are checked"
 
 
 def test_install(role, kube, cluster):
@@ -238,7 +244,8 @@ def test_changed_value_upgrades(role, kube, cluster):
     kube.apply(dataset_manifest())
     before = helm_release(cluster)
     changed = dict(fluid_helm_values={"runtime": {"syncRetryDuration": "25s"}},
-                   fluid_image_pull_secrets=["fluid-registry"], fluid_image_registry="registry.example.com/mirror")
+                   fluid_image_pull_secrets=["fluid-registry"], fluid_image_registry="registry.example.com/mirror",
+                   fluid_webhook_sidecar_injection_mode="native-sidecar", fluid_tiered_locality=LOCALITY)
     r = role(**changed)
     assert r.rc == 0, r.tail()
     assert r.changed > 0
@@ -256,8 +263,31 @@ def test_changed_value_upgrades(role, kube, cluster):
            kube.get("deployment", "-n", NS, "alluxioruntime-controller")["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["ALLUXIO_RUNTIME_IMAGE_ENV"].startswith("registry.example.com/mirror/alluxio/alluxio-dev:"), env
     assert kube.get("dataset", "-n", TEST_NS, DATASET)
+    # the webhook: its FUSE sidecar mode, and the tiered locality in the plugins profile it reads when it starts
+    webhook = kube.get("deployment", "-n", NS, "fluid-webhook")["spec"]["template"]
+    env = {e["name"]: e.get("value") for e in webhook["spec"]["containers"][0]["env"]}
+    assert env["FUSE_SIDECAR_INJECTION_MODE"] == "native-sidecar"
+    assert webhook_locality(kube) == LOCALITY
+    digest = webhook["metadata"]["annotations"]["cloudnative.fluid/tiered-locality"]
     r = role(**changed)
     assert r.rc == 0 and r.changed == 0, r.tail()
+    # a changed locality is written and restarts the webhook (a new pod template), an unchanged one never does
+    changed["fluid_tiered_locality"] = {"preferred": [{"name": "fluid.io/node", "weight": 90}], "required": []}
+    r = role(**changed)
+    assert r.rc == 0 and r.changed > 0, r.tail()
+    assert webhook_locality(kube) == changed["fluid_tiered_locality"]
+    webhook = kube.get("deployment", "-n", NS, "fluid-webhook")["spec"]["template"]
+    assert webhook["metadata"]["annotations"]["cloudnative.fluid/tiered-locality"] != digest
+
+
+def webhook_locality(kube):
+    profile = yaml.safe_load(kube.get("configmap", "-n", NS, "webhook-plugins")["data"]["pluginsProfile"])
+    [plugin] = [p for p in profile["pluginConfig"] if p["name"] == "NodeAffinityWithCache"]
+    return yaml.safe_load(plugin["args"])
+
+
+LOCALITY = {"preferred": [{"name": "fluid.io/node", "weight": 100}, {"name": "rack.example.com/id", "weight": 60}],
+            "required": ["fluid.io/node"]}
 
 
 @pytest.fixture(scope="module")
