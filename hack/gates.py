@@ -50,8 +50,9 @@ LANES = {
     "upgrade": ["test_upgrade.py", "test_dataprocess_module.py"],
 }
 # Lanes that start once another gate ended (passed or not), so that fewer clusters run at once on two
-# cores: the fleet lane brings up two more clusters beside its own, after molecule's cluster is gone.
-LANE_AFTER = {"fleet": "molecule"}
+# cores: the upgrade lane after molecule, then the fleet lane (two more clusters beside its own) after the
+# upgrade lane: with all of them at once the machine ran at load 20 and waits on the API server timed out.
+LANE_AFTER = {"upgrade": "molecule", "fleet": "integration-upgrade"}
 # The environment of a lane's cluster and tests beyond its work folder: the upgrade lane's cluster
 # starts on the Fluid release before FLUID_VERSION (hack/versions.env: FLUID_PREVIOUS_VERSION)
 LANE_ENV = {"upgrade": {"FLUID_CLUSTER_FLUID_VERSION": "previous"}}

@@ -82,7 +82,7 @@ def token_inventory(folder, cluster, host_vars=None):
     for name in os.listdir(os.path.join(local, "group_vars", "all")):
         if name != "cluster.yml":
             shutil.copy(os.path.join(local, "group_vars", "all", name), str(group_vars / name))
-    facts = {k: cluster[k] for k in ("helm", "fluid-chart", "fixtures", "kubectl")}
+    facts = {k: cluster[k] for k in ("helm", "fluid-chart", "fluid-version", "fixtures", "kubectl")}
     (group_vars / "cluster.yml").write_text(yaml.safe_dump({"embedded_cluster": facts}))
     host = dict({"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                 **(host_vars or {}))
