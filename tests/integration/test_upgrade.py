@@ -11,12 +11,12 @@ that changes nothing, and a downgrade refused before anything is written.
 """
 import json
 import os
-import subprocess
 import time
 
 import pytest
 import yaml
 
+import test_role_fluid as R
 from conftest import ROOT, SEED_GPU_LABEL, SEED_SECOND_NODE, cluster_status
 
 NS = "fluid-system"
@@ -65,14 +65,9 @@ def uids(kube):
     return out
 
 
-def helm_release(cluster):
-    r = subprocess.run([cluster["helm"], "--kubeconfig", cluster["kubeconfig"], "list", "-n", NS, "-a", "-o", "json"],
-                       capture_output=True, text=True, check=True)
-    return {rel["name"]: rel for rel in json.loads(r.stdout or "[]")}.get("fluid")
-
-
 def fluid_crds(kube):
-    return {c["metadata"]["name"]: c for c in kube.get("crd")["items"] if c["spec"]["group"] == "data.fluid.io"}
+    """{name: CRD} of Fluid's CRDs."""
+    return {c["metadata"]["name"]: c for c in R.fluid_crds(kube)}
 
 
 def running_controllers():
@@ -109,7 +104,7 @@ def test_seed_on_the_previous_release(ansible_playbook, kube, cluster, seen, tmp
     r = ansible_playbook("playbooks/site.yml", "-e", "status_report_file=%s" % (tmp_path / "status.html"),
                          inventory=INVENTORY)
     assert r.rc == 0, r
-    rel = helm_release(cluster)
+    rel = R.helm_release(cluster)
     assert rel["chart"] == "fluid-" + PREVIOUS and rel["status"] == "deployed", rel
     wait_controllers_on(PREVIOUS, timeout=10)
     ds = kube.get("dataset", "-n", "default", DATASET)
@@ -129,7 +124,7 @@ def test_role_upgrades_to_the_current_release(ansible_playbook, kube, cluster, s
                          "-e", "fluid_chart_ref=" + chart, inventory=INVENTORY)
     assert r.rc == 0, r
     assert "upgraded from fluid-%s" % PREVIOUS in r.stdout, r
-    rel = helm_release(cluster)
+    rel = R.helm_release(cluster)
     assert rel["chart"] == "fluid-" + CURRENT and rel["status"] == "deployed", rel
     assert int(rel["revision"]) == seen["revision"] + 1
     # the chart's CRDs, schema and all, on the CRDs that held the objects all along
@@ -181,7 +176,7 @@ def test_second_run_changes_nothing(ansible_playbook, kube, cluster, seen):
                          "-e", "fluid_chart_ref=" + cluster["fluid-chart-v" + CURRENT], inventory=INVENTORY)
     assert r.rc == 0, r
     assert r.stats.get("changed") == 0, r
-    assert int(helm_release(cluster)["revision"]) == seen["revision"] + 1
+    assert int(R.helm_release(cluster)["revision"]) == seen["revision"] + 1
     assert uids(kube) == seen["uids"]
 
 
@@ -197,7 +192,7 @@ def test_downgrade_is_refused_and_nothing_written(ansible_playbook, kube, cluste
         assert "Refusing to downgrade Fluid (nothing was changed)" in r.stdout, r
         assert "runs chart fluid %s, newer than fluid_version %s" % (CURRENT, PREVIOUS) in r.stdout, r
         assert 'Set fluid_version: \\"%s\\"' % CURRENT in r.stdout and "fluid_allow_downgrade: true" in r.stdout, r
-    rel = helm_release(cluster)
+    rel = R.helm_release(cluster)
     assert rel["chart"] == "fluid-" + CURRENT and int(rel["revision"]) == seen["revision"] + 1, rel
     assert {n: c["metadata"]["resourceVersion"] for n, c in fluid_crds(kube).items()} == crds
     assert {d["metadata"]["name"]: d["metadata"]["resourceVersion"]
