@@ -1,6 +1,7 @@
 """Roles cloudnative.fluid.datasets and alluxio_runtime on the embedded cluster."""
 import json
 import os
+import re
 import time
 import uuid
 
@@ -17,6 +18,28 @@ PLAY = """
   roles:
     - cloudnative.fluid.datasets
 """
+# The same, and datasets_result written to result_file.
+RESULT_PLAY = PLAY + """  post_tasks:
+    - name: Keep datasets_result for the test
+      ansible.builtin.copy:
+        content: "{{ datasets_result | to_json }}"
+        dest: "{{ result_file }}"
+        mode: "0600"
+      changed_when: false
+"""
+WAIT = "Wait until every Dataset is Bound"
+ALLUXIO_CHECK = "Validate the runtimes with the runtime module (check mode, nothing is written)"
+
+
+def outcomes(run, task):
+    """How each run of the task (its name without the role's) ended, in order: ok, changed, skipping, ..."""
+    lines = run.stdout.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        m = re.match(r"TASK \[(?:[^\]:]+ : )?(.*)\] \*+$", line)
+        if m and m.group(1) == task:
+            out.append(next((n for n in lines[i + 1:] if n.strip()), "").split(":")[0])
+    return out
 
 
 @pytest.fixture
@@ -28,8 +51,7 @@ def ns(kube):
     kube.run("delete", "namespace", name, "--wait=false")
 
 
-def vars_file(tmp_path, ns, fixtures, state="present"):
-    import json
+def vars_file(tmp_path, ns, fixtures, state="present", runtime_labels=None):
     data = {
         "datasets_state": state,
         "datasets_namespace": ns,
@@ -48,14 +70,23 @@ def vars_file(tmp_path, ns, fixtures, state="present"):
                  {"medium": "MEM", "path": "/dev/shm", "quota": "2Gi", "high": 0.95, "low": 0.7}]}},
         ],
     }
+    if runtime_labels:
+        data["datasets_list"][0]["runtime"]["labels"] = runtime_labels
+    data["result_file"] = str(tmp_path / "datasets_result.json")
     p = tmp_path / ("vars-%s.json" % state)
     p.write_text(json.dumps(data))
     return "@%s" % p
 
 
 def test_datasets_role_binds_all_then_is_idempotent_then_deletes(ansible_playbook, kube, cluster, fluid, ns, tmp_path):
-    run = ansible_playbook(PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"]))
+    """The AlluxioRuntimes are checked once per run (in the preflight, not again when declared or deleted); a re-run
+    that changes nothing leaves the wait for Bound out, with datasets_result of the same shape; a changed runtime
+    is waited for again."""
+    run = ansible_playbook(RESULT_PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"]))
     assert run.rc == 0, run
+    assert outcomes(run, WAIT) == ["ok"] and outcomes(run, ALLUXIO_CHECK) == ["ok", "skipping"], run.stdout
+    waited = json.loads((tmp_path / "datasets_result.json").read_text())
+    assert [(d["name"], d["phase"]) for d in waited["datasets"]] == [("alpha", "Bound"), ("beta", "Bound")]
     for name, quota in (("alpha", "1Gi"), ("beta", "2Gi")):
         ds = kube.get("dataset", "-n", ns, name)
         assert ds["status"]["phase"] == "Bound"
@@ -66,10 +97,22 @@ def test_datasets_role_binds_all_then_is_idempotent_then_deletes(ansible_playboo
     assert kube.get("alluxioruntime", "-n", ns, "beta")["spec"]["fuse"]["nodeSelector"] == {
         "aliyun.accelerator/nvidia_name": "Tesla-V100-SXM2-16GB"}
     assert "nodeSelector" not in kube.get("alluxioruntime", "-n", ns, "alpha")["spec"].get("fuse", {})
-    again = ansible_playbook(PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"]))
+    again = ansible_playbook(RESULT_PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"]))
     assert again.rc == 0 and again.stats["changed"] == 0, again
+    assert outcomes(again, WAIT) == [] and outcomes(again, ALLUXIO_CHECK) == ["ok", "skipping"], again.stdout
+    declared = json.loads((tmp_path / "datasets_result.json").read_text())
+    assert [(d["name"], d["phase"]) for d in declared["datasets"]] == [("alpha", "Bound"), ("beta", "Bound")]
+    assert set(declared) == set(waited) and declared["changed"] is False, (declared, waited)
+    assert [set(d) for d in declared["datasets"]] == [set(d) for d in waited["datasets"]]
+    # only a runtime changes: the Datasets are waited for again
+    relabelled = ansible_playbook(RESULT_PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"],
+                                                               runtime_labels={"example.com/rerun": "1"}))
+    assert relabelled.rc == 0 and relabelled.stats["changed"] == 1, relabelled
+    assert outcomes(relabelled, WAIT) == ["ok"], relabelled.stdout
+    assert kube.get("alluxioruntime", "-n", ns, "alpha")["metadata"]["labels"]["example.com/rerun"] == "1"
     gone = ansible_playbook(PLAY, "-e", vars_file(tmp_path, ns, cluster["fixtures"], state="absent"))
     assert gone.rc == 0, gone
+    assert outcomes(gone, ALLUXIO_CHECK) == ["ok", "skipping"], gone.stdout
     assert kube.get("dataset", "-n", ns)["items"] == []
     assert kube.get("alluxioruntime", "-n", ns)["items"] == []
 

@@ -216,3 +216,48 @@ def test_kind_defaults_are_keyed_by_fluids_runtime_kinds_but_alluxio():
 def test_default_kind_is_alluxio_and_one_of_the_modules(var):
     assert spec()[var]["default"] == load("defaults", "main.yml")[var] == "AlluxioRuntime"
     assert "AlluxioRuntime" in KINDS
+
+
+# ---------------------------------------------------------------- the wait for Bound left out on a re-run
+
+def declared(*phases, changed=False):
+    """The dataset module's result (wait: false) for Datasets in these phases."""
+    return {"changed": changed, "removed_finalizers": [],
+            "datasets": [{"name": "d%d" % i, "namespace": "default", "phase": p, "changed": False}
+                         for i, p in enumerate(phases)]}
+
+
+SKIPPED = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+
+
+@pytest.mark.parametrize("case, datasets_list, results, left_out", [
+    ("every Dataset Bound, nothing changed", [HBASE, dict(NFS, runtime={"kind": "ThinRuntime"})],
+     dict(datasets_result=declared("Bound", "Bound"), alluxio_runtime_result={"changed": False},
+          datasets_runtime_result={"changed": False}), True),
+    ("a Dataset NotBound", [HBASE, dict(NFS, runtime=False)],
+     dict(datasets_result=declared("Bound", "NotBound"), alluxio_runtime_result={"changed": False},
+          datasets_runtime_result=SKIPPED), False),
+    ("a Dataset without a status yet", [HBASE],
+     dict(datasets_result=declared(""), alluxio_runtime_result={"changed": False}, datasets_runtime_result=SKIPPED),
+     False),
+    ("a Dataset DataMigrating (the wait waits for Bound)", [HBASE],
+     dict(datasets_result=declared("DataMigrating"), alluxio_runtime_result={"changed": False},
+          datasets_runtime_result=SKIPPED), False),
+    ("a Dataset or its Secret changed", [HBASE],
+     dict(datasets_result=declared("Bound", changed=True), alluxio_runtime_result={"changed": False},
+          datasets_runtime_result=SKIPPED), False),
+    ("an AlluxioRuntime changed", [HBASE],
+     dict(datasets_result=declared("Bound"), alluxio_runtime_result={"changed": True},
+          datasets_runtime_result=SKIPPED), False),
+    ("a runtime of another kind changed", [dict(NFS, runtime={"kind": "ThinRuntime"})],
+     dict(datasets_result=declared("Bound"), datasets_runtime_result={"changed": True}), False),
+    ("no AlluxioRuntime here: no result of the role alluxio_runtime is read", [dict(NFS, runtime={"kind": "ThinRuntime"})],
+     dict(datasets_result=declared("Bound"), datasets_runtime_result={"changed": False}), True),
+    ("no AlluxioRuntime here: an earlier run of the role alluxio_runtime does not count", [dict(HBASE, runtime=False)],
+     dict(datasets_result=declared("Bound"), alluxio_runtime_result={"changed": True},
+          datasets_runtime_result=SKIPPED), True),
+])
+def test_the_wait_is_left_out_only_when_every_dataset_is_bound_and_nothing_changed(
+        case, datasets_list, results, left_out):
+    role = Role(datasets_list=datasets_list)
+    assert role.render("{{ [__datasets_bound_unchanged] }}", **results)[0] is left_out, case
