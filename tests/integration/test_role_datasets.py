@@ -117,6 +117,23 @@ def test_datasets_role_binds_all_then_is_idempotent_then_deletes(ansible_playboo
     assert kube.get("alluxioruntime", "-n", ns)["items"] == []
 
 
+def test_datasets_role_reads_a_dataset_not_bound_again_on_a_rerun(ansible_playbook, kube, fluid, ns, tmp_path):
+    """Nothing changes on the re-run, but a Dataset is not Bound (its runtime is managed elsewhere): the wait task
+    still runs (here with datasets_wait: false, so it reads the Datasets again without waiting)."""
+    p = tmp_path / "notbound.json"
+    p.write_text(json.dumps({"datasets_namespace": ns, "datasets_wait": False, "result_file": str(tmp_path / "r.json"),
+                             "datasets_list": [{"name": "elsewhere", "runtime": False,
+                                                "mounts": [{"name": "m", "mount_point": "https://example.com/d/"}]}]}))
+    first = ansible_playbook(RESULT_PLAY, "-e", "@%s" % p)
+    assert first.rc == 0 and outcomes(first, WAIT) == ["ok"], first
+    again = ansible_playbook(RESULT_PLAY, "-e", "@%s" % p)
+    assert again.rc == 0 and again.stats["changed"] == 0, again
+    assert outcomes(again, WAIT) == ["ok"], again.stdout
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert [(d["name"], d["phase"]) for d in result["datasets"]] == [("elsewhere", "NotBound")], result
+    assert kube.get("alluxioruntime", "-n", ns)["items"] == []
+
+
 def test_datasets_role_refuses_an_item_without_mounts(ansible_playbook, kube, fluid, ns):
     run = ansible_playbook(PLAY, "-e", '{"datasets_namespace": "%s", "datasets_list": [{"name": "nomounts"}]}' % ns)
     assert run.rc != 0
