@@ -40,7 +40,7 @@ LANES = {
                 "test_role_dataflow.py",
                 "test_secrets.py", "test_node_labels_module.py"],
     "faults": ["test_faults.py", "test_bad_inputs.py", "test_least_privilege.py", "test_role_gpu_node_labels.py"],
-    "fluid": ["test_role_fluid.py", "test_cluster.py", "test_embedded_fluid.py", "test_force_cleanup.py"],
+    "fluid": ["test_role_fluid.py", "test_fluid_info_module.py", "test_cluster.py", "test_embedded_fluid.py", "test_force_cleanup.py"],
     "modules": ["test_dataset_module.py", "test_runtime_module.py", "test_dataload_module.py",
                 "test_dataset_info_module.py", "test_status_report.py", "test_runtime_kinds.py",
                 "test_thinruntime_profile_module.py", "test_kubelet_info_module.py", "test_databackup_module.py",

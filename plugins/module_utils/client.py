@@ -64,6 +64,8 @@ _GROUPED = {
     "CronJob": ("/apis/batch/v1", "cronjobs", True),
     "Lease": ("/apis/coordination.k8s.io/v1", "leases", True),  # a Fluid controller's leader election (leader.py)
     "Deployment": ("/apis/apps/v1", "deployments", True),
+    "DaemonSet": ("/apis/apps/v1", "daemonsets", True),
+    "CustomResourceDefinition": ("/apis/apiextensions.k8s.io/v1", "customresourcedefinitions", False),
 }
 
 
@@ -185,6 +187,10 @@ class FluidClient(object):
         if isinstance(data, bytes):
             data = data.decode("utf-8")
         return json.loads(data) if data else {}
+
+    def read(self, path):
+        """GET an API path (e.g. /version) as a dict."""
+        return self._request("get", path)
 
     def get(self, kind, namespace, name):
         """The object as a dict, or None when it does not exist."""

@@ -14,6 +14,8 @@ __metaclass__ = type
 
 import posixpath
 
+from ansible_collections.cloudnative.fluid.plugins.module_utils.client import ApiError
+
 LAYOUTS = {
     # chart defaults (charts/fluid/fluid/values.yaml csi.kubelet)
     "kubeadm": {"root_dir": "/var/lib/kubelet", "cert_dir": "/var/lib/kubelet/pki",
@@ -96,3 +98,31 @@ def mismatches(p, nodes, configz):
                    "%s; set cert_dir to %s (role variable fluid_kubelet_cert_dir)" % (
                        named(names), where, p["cert_dir"], p["root_dir"], where))
     return out
+
+
+def read_configz(client, names, limit):
+    """name -> the kubelet's configuration, for up to limit nodes; stops at the first refusal (RBAC)."""
+    out, warnings = {}, []
+    for name in sorted(names)[:max(limit, 0)]:
+        try:
+            out[name] = client.node_configz(name)
+        except ApiError as e:
+            if e.status in (401, 403):
+                return out, ["the kubelet configuration is not readable (get on nodes/proxy is not allowed): only "
+                             "the distribution each node reports was checked"]
+            warnings.append("node %s: kubelet configuration not readable (%s)" % (name, e))
+    return out, warnings
+
+
+def report(client, p, configz_limit):
+    """What the modules kubelet_info and fluid_info return for the paths p: chart_values, mismatches (one
+    finding per string), nodes (name, distribution, kubelet_version, configz read) and unreadable."""
+    try:
+        nodes, warnings = client.list("Node", None), []
+    except ApiError as e:
+        nodes, warnings = [], ["nodes not readable, nothing was checked: %s" % e]
+    configz, more = read_configz(client, [n["metadata"]["name"] for n in nodes], configz_limit) if nodes else ({}, [])
+    return {"chart_values": chart_values(p), "unreadable": warnings + more, "mismatches": mismatches(p, nodes, configz),
+            "nodes": [{"name": n["metadata"]["name"], "distribution": distribution(n),
+                       "kubelet_version": ((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion"),
+                       "configz": n["metadata"]["name"] in configz} for n in nodes]}

@@ -129,23 +129,8 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils import kubelet
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
     AnsibleK8SModule,
-    ApiError,
     connect,
 )
-
-
-def read_configz(client, names, limit):
-    """name -> the kubelet's configuration, for up to limit nodes; stops at the first refusal (RBAC)."""
-    out, warnings = {}, []
-    for name in sorted(names)[:max(limit, 0)]:
-        try:
-            out[name] = client.node_configz(name)
-        except ApiError as e:
-            if e.status in (401, 403):
-                return out, ["the kubelet configuration is not readable (get on nodes/proxy is not allowed): only "
-                             "the distribution each node reports was checked"]
-            warnings.append("node %s: kubelet configuration not readable (%s)" % (name, e))
-    return out, warnings
 
 
 def main():
@@ -158,20 +143,10 @@ def main():
     errors = kubelet.check(paths)
     if errors:
         module.fail_json(msg="Invalid options:\n- " + "\n- ".join(errors), errors=errors)
-    client = connect(module)
-    try:
-        nodes, warnings = client.list("Node", None), []
-    except ApiError as e:
-        nodes, warnings = [], ["nodes not readable, nothing was checked: %s" % e]
-    configz, more = read_configz(client, [n["metadata"]["name"] for n in nodes], p["configz_limit"]) if nodes else ({}, [])
-    found = kubelet.mismatches(paths, nodes, configz)
-    for finding in found:
+    result = kubelet.report(connect(module), paths, p["configz_limit"])
+    for finding in result["mismatches"]:
         module.warn(finding)
-    module.exit_json(changed=False, chart_values=kubelet.chart_values(paths), unreadable=warnings + more,
-                     mismatches=found,
-                     nodes=[{"name": n["metadata"]["name"], "distribution": kubelet.distribution(n),
-                             "kubelet_version": ((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion"),
-                             "configz": n["metadata"]["name"] in configz} for n in nodes])
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,11 @@ def release_secrets(kube):
     return kube.get("secret", "-n", "fluid-system", "-l", "owner=helm,name=fluid")["items"]
 
 
+def one_task(module, **args):
+    """A playbook (as text: JSON is YAML) of one task of module with args, on localhost."""
+    return json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [{module: args}]}], indent=1)
+
+
 def test_account_kubeconfig_holds_only_a_token(account, cluster):
     assert oct(os.stat(account).st_mode & 0o777) == "0o600"
     doc = yaml.safe_load(open(account))
@@ -171,35 +176,17 @@ def _refused(run, verb, resource, subject=SUBJECT):
 
 def test_actions_outside_the_role_are_refused(account, cluster, kube, ansible_playbook):
     kube.run("create", "namespace", "lp-victim", check=False)
-    delete_ns = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - kubernetes.core.k8s:
-        kubeconfig: %s
-        state: absent
-        api_version: v1
-        kind: Namespace
-        name: lp-victim
-""" % account
+    delete_ns = one_task("kubernetes.core.k8s", kubeconfig=account, state="absent", api_version="v1", kind="Namespace",
+                         name="lp-victim")
     _refused(ansible_playbook(delete_ns), "delete", "namespaces")
     assert kube.get("namespace", "lp-victim")["status"]["phase"] == "Active"
 
     # this collection's own module: the dataset module's `secrets` option applies Secrets server-side,
     # which needs `patch` on secrets, not in site.yml's rules (docs/awx.md: automation_account_extra_rules)
-    with_secret = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - cloudnative.fluid.dataset:
-        kubeconfig: %s
-        name: lp-secret
-        namespace: default
-        wait: false
-        secrets: [{name: lp-secret, string_data: {key: value-not-shown}}]
-        mounts: [{name: d, mount_point: "s3://bucket/d/",
-                  encrypt_options: [{name: aws.secretKey, secret_name: lp-secret, secret_key: key}]}]
-""" % account
+    with_secret = one_task("cloudnative.fluid.dataset", kubeconfig=account, name="lp-secret", namespace="default",
+                           wait=False, secrets=[{"name": "lp-secret", "string_data": {"key": "value-not-shown"}}],
+                           mounts=[{"name": "d", "mount_point": "s3://bucket/d/", "encrypt_options": [
+                               {"name": "aws.secretKey", "secret_name": "lp-secret", "secret_key": "key"}]}])
     run = ansible_playbook(with_secret)
     _refused(run, "patch", "secrets")
     assert "value-not-shown" not in run.stdout + run.stderr
@@ -208,19 +195,10 @@ def test_actions_outside_the_role_are_refused(account, cluster, kube, ansible_pl
 
 
 def test_the_account_cannot_grant_itself_more(account, cluster, kube, ansible_playbook):
-    escalate = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - kubernetes.core.k8s:
-        kubeconfig: %s
-        definition:
-          apiVersion: rbac.authorization.k8s.io/v1
-          kind: ClusterRoleBinding
-          metadata: {name: lp-escalate}
-          roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-          subjects: [{kind: ServiceAccount, name: %s, namespace: %s}]
-""" % (account, ACCOUNT, ACCOUNT)
+    escalate = one_task("kubernetes.core.k8s", kubeconfig=account, definition={
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "lp-escalate"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": ACCOUNT}]})
     run = ansible_playbook(escalate)
     assert run.rc != 0, run
     assert "forbidden" in run.stdout.lower() and "attempting to grant RBAC permissions not currently held" in run.stdout, \
@@ -329,17 +307,8 @@ def test_daily_account_is_refused_the_rest(cluster, kube, tokens, daily_kubeconf
     assert sorted(s["metadata"]["name"] for s in release_secrets(kube)) == revisions
 
     kube.run("create", "namespace", "lp-victim", check=False)
-    outside = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - cloudnative.fluid.dataset:
-        kubeconfig: %s
-        name: lp-outside
-        namespace: lp-victim
-        wait: false
-        mounts: [{name: d, mount_point: "https://example.com/d/"}]
-""" % daily_kubeconfig
+    outside = one_task("cloudnative.fluid.dataset", kubeconfig=daily_kubeconfig, name="lp-outside", namespace="lp-victim",
+                       wait=False, mounts=[{"name": "d", "mount_point": "https://example.com/d/"}])
     _refused(ansible_playbook(outside), "get", "datasets", DAILY_SUBJECT)  # the module reads before it writes
     dataset = {"apiVersion": "data.fluid.io/v1alpha1", "kind": "Dataset", "metadata": {"name": "lp-outside"},
                "spec": {"mounts": [{"name": "d", "mountPoint": "https://example.com/d/"}]}}
