@@ -202,10 +202,16 @@ def test_install(role, kube, cluster):
     wait_controllers()
 
 
-def test_second_run_changes_nothing(role):
+def test_second_run_changes_nothing(role, cluster):
+    revision = helm_release(cluster)["revision"]
     r = role()
     assert r.rc == 0, r.tail()
     assert r.changed == 0, r.tail()
+    # nothing differs from the one read of the cluster: no Helm upgrade, no CRD apply, no rollout waits
+    assert helm_release(cluster)["revision"] == revision
+    for task in ("Install or upgrade the Helm release", "Server-side apply the chart's CRDs",
+                 "Wait until the controllers are rolled out", "Wait until the CSI plugin DaemonSet is rolled out"):
+        assert re.search(r"TASK \[cloudnative\.fluid\.fluid : %s[^\]]*\] \**\nskipping: " % re.escape(task), r.out), task
 
 
 def test_crd_changed_by_another_hand_is_applied_again(role, kube):
