@@ -243,6 +243,7 @@ import copy
 import os
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.cloudnative.fluid.plugins.module_utils import installation, kubelet
 from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
@@ -280,6 +281,33 @@ def helm_binary(module, path):
     if not path or os.sep not in path:
         return module.get_bin_path(path or "helm")
     return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+# kubernetes.core 6.2.0 plugins/module_utils/helm_args_common.py HELM_AUTH_ARG_SPEC: kubernetes.core.helm takes an
+# option left out from its K8S_AUTH_* variable (the k8s client reads those variables itself, Helm does not).
+HELM_ENV_FALLBACK = {"context": "K8S_AUTH_CONTEXT", "kubeconfig": "K8S_AUTH_KUBECONFIG", "host": "K8S_AUTH_HOST",
+                     "ca_cert": "K8S_AUTH_SSL_CA_CERT", "api_key": "K8S_AUTH_API_KEY", "validate_certs": "K8S_AUTH_VERIFY_SSL"}
+
+
+class Helm(AnsibleHelmModule):
+    """kubernetes.core's Helm runner, given the connection as kubernetes.core.helm would have it."""
+
+    def __init__(self, module, params):
+        super(Helm, self).__init__(module=module)
+        self._params = params
+
+    @property
+    def params(self):
+        return self._params
+
+
+def helm_params(params, environ):
+    """params with each connection option left out taken from its K8S_AUTH_* variable."""
+    out = dict(params)
+    for key, var in HELM_ENV_FALLBACK.items():
+        if out.get(key) is None and environ.get(var):
+            out[key] = boolean(environ[var], strict=False) if key == "validate_certs" else environ[var]
+    return out
 
 
 def read_release(helm, binary, name):
@@ -352,7 +380,8 @@ def main():
         if rc != 0 or not result["helm"]["version"]:
             result["helm"]["error"] = (err or out).strip() or "exited %d" % rc
     if result["helm"]["error"] is None:
-        result["release"] = read_release(AnsibleHelmModule(module=ansible_module), binary, p["release_name"])
+        helm = Helm(ansible_module, helm_params(p, os.environ))
+        result["release"] = read_release(helm, binary, p["release_name"])
         if p["chart_ref"]:
             result["chart"] = read_chart(ansible_module, binary, p, result["crds"])
     elif p["chart_ref"]:

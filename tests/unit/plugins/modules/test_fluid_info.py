@@ -118,10 +118,13 @@ def fake_helm(tmp_path, releases=(RELEASE,), values="namespace: fluid-system\n",
         here = os.path.dirname(os.path.abspath(__file__))
         a = json.load(open(os.path.join(here, "answers.json")))
         with open(os.path.join(here, "helm.log"), "a") as fh:
-            fh.write(json.dumps([sys.argv[1:], os.environ.get("HELM_NAMESPACE")]) + "\\n")
+            fh.write(json.dumps([sys.argv[1:], os.environ.get("HELM_NAMESPACE"), os.environ.get("HELM_KUBEAPISERVER"),
+                                 os.environ.get("HELM_KUBEINSECURE_SKIP_TLS_VERIFY")]) + "\\n")
         args = sys.argv[1:]
-        if args[:1] == ["version"]:
+        if args == ["version", "--short"]:
             print("v3.21.4+gabcdef")
+        elif args[:1] == ["version"]:
+            print('version.BuildInfo{Version:"v3.21.4", GitCommit:"abcdef", GoVersion:"go1.26"}')
         elif args[:1] == ["list"]:
             print(a["list"])
         elif args[:2] == ["get", "values"]:
@@ -228,3 +231,17 @@ def test_a_helm_name_is_looked_up_on_the_path(run_module, tmp_path, monkeypatch,
     monkeypatch.setenv("PATH", str(tmp_path) + os.pathsep + os.environ["PATH"])
     r = run_module(M, {"binary_path": path} if path else {}, InstalledCluster([]))
     assert r["helm"]["binary"] == helm and r["release"]["name"] == "fluid"
+
+
+def test_helm_gets_the_connection_from_k8s_auth_variables_as_kubernetes_core_helm_does(run_module, tmp_path, monkeypatch):
+    helm, log = fake_helm(tmp_path)
+    monkeypatch.setenv("K8S_AUTH_HOST", "https://from-env:6443")
+    monkeypatch.setenv("K8S_AUTH_API_KEY", "token-from-env")
+    monkeypatch.setenv("K8S_AUTH_VERIFY_SSL", "no")
+    r = run_module(M, {"binary_path": helm}, InstalledCluster([]))
+    assert r["release"]["name"] == "fluid"
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c[2:] for c in calls if c[0][0] in ("list", "get")] == [["https://from-env:6443", "true"]] * 2
+    # an option given wins over its variable
+    assert M.helm_params({"host": "https://given:6443", "validate_certs": None}, {"K8S_AUTH_HOST": "https://env:6443"}) == \
+        {"host": "https://given:6443", "validate_certs": None}
