@@ -32,6 +32,9 @@ LAYOUTS = {
 }
 CHART_KEYS = (("root_dir", "rootDir"), ("cert_dir", "certDir"), ("kubeconfig", "kubeConfigFile"))
 SHOWN = 5  # nodes named per finding
+# The options that choose the paths (modules kubelet_info, and fluid_info's `kubelet`).
+OPTIONS = dict(layout=dict(type="str", default="kubeadm", choices=sorted(LAYOUTS)), root_dir=dict(type="str"),
+               cert_dir=dict(type="str"), kubelet_kubeconfig=dict(type="str"), configz_limit=dict(type="int", default=20))
 
 
 def paths(layout, root_dir=None, cert_dir=None, kubeconfig=None):

@@ -258,10 +258,6 @@ try:
 except ImportError:
     pass  # AnsibleK8SModule reports PyYAML missing
 
-KUBELET_SPEC = dict(layout=dict(type="str", default="kubeadm", choices=sorted(kubelet.LAYOUTS)),
-                    root_dir=dict(type="str"), cert_dir=dict(type="str"), kubelet_kubeconfig=dict(type="str"),
-                    configz_limit=dict(type="int", default=20))
-
 
 def cluster_facts(client):
     version = client.read("/version")
@@ -343,7 +339,7 @@ def main():
     spec = dict(release_name=dict(type="str", default="fluid"), release_namespace=dict(type="str", default="fluid-system"),
                 binary_path=dict(type="path"), chart_ref=dict(type="str"), chart_repo_url=dict(type="str"),
                 chart_version=dict(type="str"),
-                kubelet=dict(type="dict", options=KUBELET_SPEC))
+                kubelet=dict(type="dict", options=copy.deepcopy(kubelet.OPTIONS)))
     spec.update(copy.deepcopy(AUTH_ARG_SPEC))
     module = AnsibleK8SModule(argument_spec=spec, supports_check_mode=True)
     p = module.params

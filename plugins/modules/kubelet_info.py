@@ -134,8 +134,7 @@ from ansible_collections.cloudnative.fluid.plugins.module_utils.client import (
 
 
 def main():
-    spec = dict(layout=dict(type="str", default="kubeadm", choices=sorted(kubelet.LAYOUTS)), root_dir=dict(type="str"),
-                cert_dir=dict(type="str"), kubelet_kubeconfig=dict(type="str"), configz_limit=dict(type="int", default=20))
+    spec = copy.deepcopy(kubelet.OPTIONS)
     spec.update(copy.deepcopy(AUTH_ARG_SPEC))
     module = AnsibleK8SModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
